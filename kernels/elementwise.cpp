@@ -1,0 +1,95 @@
+#include "kernels/elementwise.h"
+
+#include "kernels/broadcast.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/dispatch.h"
+#ifdef ODEGAN_WITH_CUDA
+#include "kernels/cuda/elementwise.h"
+#endif
+
+namespace odegan::kernels {
+
+const char* unary_name(Unary op) {
+  switch (op) {
+#define F(name) \
+  case Unary::name: return #name;
+    F(neg) F(exp) F(log) F(sqrt) F(rsqrt) F(abs) F(square) F(reciprocal) F(relu) F(leaky_relu) F(tanh)
+    F(sigmoid) F(softplus) F(log_sigmoid) F(step) F(leaky_step) F(sign) F(affine) F(pow)
+#undef F
+  }
+  return "?";
+}
+
+const char* binary_name(Binary op) {
+  switch (op) {
+#define F(name) \
+  case Binary::name: return #name;
+    F(add) F(sub) F(mul) F(div) F(maximum) F(minimum) F(relu_backward) F(leaky_relu_backward) F(tanh_backward)
+    F(sigmoid_backward)
+#undef F
+  }
+  return "?";
+}
+
+void unary(Unary op, const Tensor& x, Tensor& out, double a, double b) {
+  const char* name = unary_name(op);
+  check_compatible(x, out, name);
+  check_same_shape(x, out, name);
+  ODEGAN_CHECK(is_floating(x.dtype()), name, ": needs a float tensor, got ", describe(x));
+  ODEGAN_DISPATCH_DEVICE(x.device(), name, unary(op, x, out, a, b));
+}
+
+Tensor unary(Unary op, const Tensor& x, double a, double b) {
+  check_defined(x, unary_name(op), "input");
+  Tensor out = Tensor::empty_like(x);
+  unary(op, x, out, a, b);
+  return out;
+}
+
+void binary(Binary op, const Tensor& x, const Tensor& y, Tensor& out, double a) {
+  const char* name = binary_name(op);
+  check_compatible(x, y, name);
+  check_compatible(x, out, name);
+  ODEGAN_CHECK(is_floating(x.dtype()), name, ": needs float tensors, got ", describe(x));
+  Shape s = broadcast_shapes(x.shape(), y.shape());
+  ODEGAN_CHECK(out.shape() == s, name, ": output shape ", out.shape().str(), " but inputs ", x.shape().str(),
+               " and ", y.shape().str(), " broadcast to ", s.str());
+  BroadcastPlan plan = make_broadcast_plan(x.shape(), y.shape(), s);
+  ODEGAN_DISPATCH_DEVICE(x.device(), name, binary(op, x, y, out, a, plan));
+}
+
+Tensor binary(Binary op, const Tensor& x, const Tensor& y, double a) {
+  check_compatible(x, y, binary_name(op));
+  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), y.shape()), x.dtype(), x.device());
+  binary(op, x, y, out, a);
+  return out;
+}
+
+void axpby(double a, const Tensor& x, double b, Tensor& y) { lincomb(y, b, y, {{a, x}}); }
+
+void lincomb(Tensor& out, double c0, const Tensor& x0, const std::vector<std::pair<double, Tensor>>& terms) {
+  check_compatible(out, x0, "lincomb");
+  ODEGAN_CHECK(is_floating(out.dtype()), "lincomb: needs float tensors, got ", describe(out));
+  ODEGAN_CHECK(out.numel() == x0.numel(), "lincomb: output ", describe(out), " and x0 ", describe(x0),
+               " differ in size");
+  for (const auto& [c, k] : terms) {
+    check_compatible(out, k, "lincomb");
+    ODEGAN_CHECK(k.numel() == out.numel(), "lincomb: term ", describe(k), " and output ", describe(out),
+                 " differ in size");
+  }
+  // Up to four terms per pass; later passes fold the running result in as x0.
+  constexpr size_t kPerPass = 4;
+  size_t done = 0;
+  double c = c0;
+  Tensor base = x0;
+  do {
+    size_t n = std::min(kPerPass, terms.size() - done);
+    std::vector<std::pair<double, Tensor>> chunk(terms.begin() + done, terms.begin() + done + n);
+    ODEGAN_DISPATCH_DEVICE(out.device(), "lincomb", lincomb(out, c, base, chunk));
+    done += n;
+    c = 1.0;
+    base = out;
+  } while (done < terms.size());
+}
+
+}  // namespace odegan::kernels
