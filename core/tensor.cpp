@@ -98,6 +98,15 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::make_shared<Storage>(nbytes, device), 0, shape, dtype);
 }
 
+Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, size_t offset_bytes, const Shape& shape,
+                            DType dtype) {
+  ODEGAN_CHECK(storage != nullptr, "Tensor::from_storage: null storage");
+  size_t need = offset_bytes + static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  ODEGAN_CHECK(need <= storage->nbytes(), "Tensor::from_storage: ", shape.str(), " ", dtype_name(dtype), " at byte ",
+               offset_bytes, " does not fit in ", storage->nbytes(), " bytes");
+  return Tensor(std::move(storage), offset_bytes, shape, dtype);
+}
+
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   t.fill_(0.0);
@@ -225,7 +234,7 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-void Tensor::copy_(const Tensor& src) {
+void Tensor::copy_(const Tensor& src) const {
   check_defined(*this, "copy_", "destination");
   check_defined(src, "copy_", "source");
   ODEGAN_CHECK(src.numel_ == numel_, "copy_: source ", describe(src), " and destination ", describe(*this),
@@ -234,7 +243,7 @@ void Tensor::copy_(const Tensor& src) {
   copy_bytes(data_ptr(), device(), src.data_ptr(), src.device(), nbytes());
 }
 
-void Tensor::fill_(double value) {
+void Tensor::fill_(double value) const {
   check_defined(*this, "fill_", "self");
   if (device().is_cpu()) {
     switch (dtype_) {

@@ -36,6 +36,9 @@ class Tensor {
   // Copies host doubles and stores them as `dtype` (convenient in tests).
   static Tensor from_doubles(const std::vector<double>& values, const Shape& shape,
                              DType dtype, Device device = Device::cpu());
+  // A view of `shape` at `offset_bytes` into existing storage (bounds-checked).
+  static Tensor from_storage(std::shared_ptr<Storage> storage, size_t offset_bytes, const Shape& shape,
+                             DType dtype);
   // Same shape/dtype/device as `like`, uninitialised / zero.
   static Tensor empty_like(const Tensor& like) { return empty(like.shape(), like.dtype(), like.device()); }
   static Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), like.dtype(), like.device()); }
@@ -75,9 +78,9 @@ class Tensor {
   Tensor to(DType dtype) const;    // converted copy (same tensor if same dtype)
   Tensor clone() const;
   // Copies src's values into this tensor (numel must match; any devices; same dtype).
-  void copy_(const Tensor& src);
-  void fill_(double value);
-  void zero_() { fill_(0.0); }
+  void copy_(const Tensor& src) const;
+  void fill_(double value) const;
+  void zero_() const { fill_(0.0); }
 
   // Host copies of the values (any dtype converted to T).
   template <class T>

@@ -10,4 +10,10 @@ namespace odegan::kernels {
 void set_deterministic(bool on);
 bool deterministic();
 
+// TF32 tensor-core math for float32 convolutions on Ampere and newer GPUs: faster, with
+// about 1e-3 relative error. Default off (full float32, as the CPU), or
+// ODEGAN_ALLOW_TF32=1 at start-up.
+void set_allow_tf32(bool on);
+bool allow_tf32();
+
 }  // namespace odegan::kernels

@@ -21,7 +21,7 @@ void avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dGeometry& g);
 // of each maximum within its (n, c) plane (first maximum wins).
 void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2dGeometry& g);
 // gx[n, c, indices] += gy: the adjoint of gathering at indices. gx (shape of x) is overwritten.
-void max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx);
+void max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx, const Pool2dGeometry& g);
 // y[n, c, p, q] = x[n, c, indices[n, c, p, q]]: the adjoint of max_pool2d_backward.
 void max_pool2d_gather(const Tensor& x, const Tensor& indices, Tensor& y);
 

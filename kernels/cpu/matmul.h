@@ -1,0 +1,17 @@
+// CPU gemm (kernels/matmul.h), also used by the CPU convolutions on raw pointers.
+#pragma once
+#include <cstdint>
+
+#include "kernels/matmul.h"
+
+namespace odegan::kernels::cpu {
+
+void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha, double beta,
+          int64_t m, int64_t n, int64_t k);
+
+// C (m x n, leading dim ldc) = alpha op(A) op(B) + beta C on raw row-major buffers.
+template <class T>
+void gemm_raw(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+              const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
+}  // namespace odegan::kernels::cpu

@@ -1,0 +1,7 @@
+// CPU implementation of kernels/optim.h.
+#pragma once
+#include "kernels/optim.h"
+
+namespace odegan::kernels::cpu {
+void adam_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor& dir, double lr, const AdamParams& p);
+}
