@@ -1,0 +1,187 @@
+// The engine itself: gradients against closed forms, higher orders, accumulation modes,
+// pruning of unneeded branches, freed graphs, and million-op chains.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autodiff/engine.h"
+#include "autodiff/functions.h"
+#include "autodiff/node.h"
+#include "tests/common/test_util.h"
+
+namespace odegan::ad {
+namespace {
+
+Var scalar(double v, bool requires_grad = true) { return Var(Tensor::scalar(v, DType::f64), requires_grad); }
+
+TEST(Engine, PolynomialGradient) {
+  Var x = scalar(1.5);
+  Var y = add(mul(x, x), mul(x, 3.0));  // x^2 + 3x
+  EXPECT_NEAR(grad(y, x).item(), 2 * 1.5 + 3, 1e-15);
+}
+
+TEST(Engine, VectorGradientsWithGradOutputs) {
+  Var x(Tensor::from_vector<double>({1, 2, 3}, {3}), true);
+  Var y = mul(x, x);
+  Var v(Tensor::from_vector<double>({1, 10, 100}, {3}));
+  Var gx = grad({y}, {x}, {v})[0];
+  EXPECT_EQ(gx.data().to_vector<double>(), (std::vector<double>{2, 40, 600}));
+}
+
+TEST(Engine, GradientWithRespectToAnIntermediate) {
+  Var x = scalar(2.0);
+  Var h = exp(x);
+  Var y = mul(h, h);  // dy/dh = 2h
+  std::vector<Var> g = grad({y}, {h, x});
+  EXPECT_NEAR(g[0].item(), 2 * std::exp(2.0), 1e-12);
+  EXPECT_NEAR(g[1].item(), 2 * std::exp(4.0), 1e-10);
+}
+
+TEST(Engine, SharedSubexpressionsAccumulate) {
+  Var x = scalar(0.7);
+  Var a = tanh(x);
+  Var y = add(mul(a, a), a);  // a^2 + a, a = tanh x
+  double t = std::tanh(0.7);
+  EXPECT_NEAR(grad(y, x).item(), (2 * t + 1) * (1 - t * t), 1e-14);
+}
+
+TEST(Engine, SecondAndThirdOrderOfTanh) {
+  for (double x0 : {-1.3, 0.0, 0.4, 2.0}) {
+    Var x = scalar(x0);
+    Var y = tanh(x);
+    GradOptions keep;
+    keep.create_graph = true;
+    Var d1 = grad(y, x, keep);
+    Var d2 = grad(d1, x, keep);
+    Var d3 = grad(d2, x);
+    double t = std::tanh(x0);
+    EXPECT_NEAR(d1.item(), 1 - t * t, 1e-14) << x0;
+    EXPECT_NEAR(d2.item(), -2 * t * (1 - t * t), 1e-14) << x0;
+    EXPECT_NEAR(d3.item(), -2 * (1 - t * t) * (1 - 3 * t * t), 1e-13) << x0;
+  }
+}
+
+TEST(Engine, GradOfGradIsMixedPartial) {
+  // f(x, y) = x^2 y^3: d/dy (df/dx) = 6 x y^2.
+  Var x = scalar(1.5), y = scalar(-0.5);
+  Var f = mul(square(x), mul(y, square(y)));
+  GradOptions keep;
+  keep.create_graph = true;
+  Var fx = grad(f, x, keep);
+  EXPECT_NEAR(grad(fx, y).item(), 6 * 1.5 * 0.25, 1e-14);
+}
+
+TEST(Engine, BackwardAccumulatesOrOverwritesIntoPresetViews) {
+  Tensor flat_grad = Tensor::zeros({4}, DType::f64);
+  Var w(Tensor::from_vector<double>({1, 2, 3}, {3}), true);
+  Var b(Tensor::from_vector<double>({5}, {1}), true);
+  w.set_grad(flat_grad.view(0, {3}));
+  b.set_grad(flat_grad.view(3, {1}));
+  auto loss = [&] { return sum(add(mul(w, w), b)); };  // grads: 2w, 3
+  backward(loss());
+  EXPECT_EQ(flat_grad.to_vector<double>(), (std::vector<double>{2, 4, 6, 3}));
+  backward(loss());
+  EXPECT_EQ(flat_grad.to_vector<double>(), (std::vector<double>{4, 8, 12, 6}));
+  BackwardOptions over;
+  over.write = GradWrite::overwrite;
+  backward(loss(), over);
+  EXPECT_EQ(flat_grad.to_vector<double>(), (std::vector<double>{2, 4, 6, 3}));
+  EXPECT_TRUE(w.grad().same_memory(flat_grad.view(0, {3})));
+}
+
+TEST(Engine, BackwardRestrictedToInputs) {
+  Var a = scalar(2.0), b = scalar(3.0);
+  BackwardOptions only_a;
+  only_a.inputs = {a};
+  backward(mul(a, b), only_a);
+  EXPECT_NEAR(a.grad().item(), 3.0, 0);
+  EXPECT_FALSE(b.grad().defined());
+}
+
+TEST(Engine, NoGradGuardRecordsNothing) {
+  Var x = scalar(1.0);
+  {
+    NoGradGuard guard;
+    Var y = mul(x, x);
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_TRUE(y.is_leaf());
+  }
+  EXPECT_TRUE(mul(x, x).requires_grad());
+  Var c = scalar(2.0, false);
+  EXPECT_FALSE(mul(c, c).requires_grad());
+  EXPECT_THROW(grad(mul(c, c), x), Error);
+}
+
+// A test-only differentiable function that counts how often its rule runs.
+struct CountingBackward : Node {
+  static int calls;
+  const char* name() const override { return "CountingBackward"; }
+  std::vector<Var> apply(std::vector<Var>&& g) override {
+    ++calls;
+    return {g[0]};
+  }
+};
+int CountingBackward::calls = 0;
+
+Var counting_identity(const Var& x) {
+  auto node = make_node<CountingBackward>({&x});
+  return node ? make_output(x.data(), node) : x;
+}
+
+TEST(Engine, BranchesThatLeadToNoRequestedInputAreSkipped) {
+  CountingBackward::calls = 0;
+  Var x = scalar(1.0), y = scalar(2.0);
+  Var out = add(mul(counting_identity(x), 2.0), mul(counting_identity(y), 3.0));
+  EXPECT_NEAR(grad(out, y).item(), 3.0, 0);
+  EXPECT_EQ(CountingBackward::calls, 1);  // x's branch never ran
+}
+
+TEST(Engine, UnusedInputIsAnErrorUnlessAllowed) {
+  Var x = scalar(1.0), unused = scalar(2.0);
+  Var y = mul(x, x);
+  EXPECT_THROW(grad({y}, {unused}), Error);
+  GradOptions allow;
+  allow.allow_unused = true;
+  allow.retain_graph = true;
+  EXPECT_FALSE(grad({y}, {unused}, {}, allow)[0].defined());
+}
+
+TEST(Engine, FreedGraphIsAClearError) {
+  Var x = scalar(0.5);
+  Var y = exp(x);
+  EXPECT_NEAR(grad(y, x).item(), std::exp(0.5), 1e-15);
+  try {
+    grad(y, x);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("ExpBackward"), std::string::npos) << m;
+    EXPECT_NE(m.find("retain_graph"), std::string::npos) << m;
+  }
+  Var z = exp(x);
+  GradOptions keep;
+  keep.retain_graph = true;
+  grad(z, x, keep);
+  EXPECT_NEAR(grad(z, x).item(), std::exp(0.5), 1e-15);
+}
+
+TEST(Engine, WrongGradOutputShapeIsRejected) {
+  Var x(Tensor::zeros({3}, DType::f64), true);
+  Var y = mul(x, 2.0);
+  EXPECT_THROW(grad({y}, {x}, {Var(Tensor::zeros({4}, DType::f64))}), Error);
+}
+
+TEST(Engine, MillionOpChainNeitherOverflowsInBackwardNorInDestruction) {
+  const int n = 1000000;
+  Var x = scalar(1.0);
+  Var y = x;
+  for (int i = 0; i < n; ++i) y = neg(y);
+  EXPECT_EQ(grad(y, x).item(), 1.0);  // (-1)^n
+  Var z = x;
+  for (int i = 0; i < n; ++i) z = neg(z);
+  z = Var();  // frees a million-node graph that nothing else holds
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace odegan::ad
