@@ -4,6 +4,7 @@
 // the CPU and a GPU produce bitwise-identical numbers for the same (seed, counter).
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #if defined(__CUDACC__)
 #define ODEGAN_HD __host__ __device__ __forceinline__
@@ -62,15 +63,15 @@ ODEGAN_HD double uniform53(uint32_t a, uint32_t b) {
   return static_cast<double>(bits) * 1.1102230246251565e-16;
 }
 
-// Natural log for x in (0, 1], accurate to ~1 ulp: x = m * 2^e, m in [sqrt(1/2), sqrt(2)),
+// Natural log for x in (0, 1] (normal numbers), accurate to ~1 ulp: x = m * 2^e with the
+// exponent read from the bits (exact), m in [sqrt(1/2), sqrt(2)), and
 // log m = 2 atanh(s), s = (m - 1) / (m + 1), by its odd series (|s| < 0.1716).
 ODEGAN_HD double log_unit(double x) {
-  int e = 0;
-  // Scale into [1, 2) by powers of two (exact).
-  while (x < 1.0) {
-    x = mul(x, 2.0);
-    --e;
-  }
+  uint64_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  int e = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+  bits = (bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1023) << 52);
+  memcpy(&x, &bits, sizeof x);  // now in [1, 2)
   if (x > 1.4142135623730951) {
     x = mul(x, 0.5);
     ++e;

@@ -1,5 +1,7 @@
 #include "core/storage.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdlib>
 
@@ -26,6 +28,18 @@ struct Counter {
   }
 };
 
+// Training allocates and frees the same few sizes thousands of times a second. Keep
+// glibc from returning that memory to the kernel (and faulting it back in, zeroed, on
+// the next step): raise the mmap and trim thresholds once.
+void tune_host_allocator() {
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)done;
+}
+
 Counter& counter(Device d) {
   static Counter counters[1 + kMaxCudaDevices];
   return counters[d.is_cpu() ? 0 : 1 + d.index];
@@ -35,6 +49,7 @@ Counter& counter(Device d) {
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   if (device.is_cpu()) {
+    tune_host_allocator();
     size_t rounded = (nbytes + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
     ptr_ = std::aligned_alloc(64, rounded);

@@ -193,22 +193,21 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   }
 }
 
-StepStats GanGame::step(RungeKutta& rk, double h) {
-  StepStats stats;
-  stats.h = h;
+void GanGame::begin_step(StepStats& stats) {
   shared_ = next_batch();
   if (!v_tmp_.defined()) v_tmp_ = Tensor::empty_like(state_);
-  const bool reg = opt_.reg_lambda > 0;
-  if (reg) {
+  if (opt_.reg_lambda > 0) {
     if (!reg_.defined()) reg_ = Tensor::empty({n_theta_}, state_.dtype(), state_.device());
     regulariser_and_velocity(shared_, reg_, v_tmp_, &stats);
   } else {
     velocity(shared_, v_tmp_, &stats);
   }
   if (opt_.per_player) start_ = state_.clone();
-  int stage = 0;
-  Velocity field = [&](const Tensor&, double, Tensor& k) {
-    if (stage++ == 0) {  // the start point's velocity is already known
+}
+
+Velocity GanGame::stage_field(double t0) {
+  return [this, t0](const Tensor&, double t, Tensor& k) {
+    if (t == t0) {  // the first stage (c = 0) is the start point: its velocity is known
       k.copy_(v_tmp_);
       return;
     }
@@ -227,14 +226,34 @@ StepStats GanGame::step(RungeKutta& rk, double h) {
     velocity_into(b, k, nullptr, false, true);
     th.copy_(th_stage);
   };
-  StepInfo info = rk.step(state_, 0.0, h, field);
-  stats.evaluations = info.evaluations;
-  stats.error = info.error;
-  if (reg) {
+}
+
+void GanGame::end_step(StepStats& stats, double h) {
+  stats.h = h;
+  if (opt_.reg_lambda > 0) {
     Tensor th = theta();
     kernels::axpby(-h * opt_.reg_lambda, reg_, 1.0, th);
   }
   stats.finite = std::isfinite(stats.loss_d) && std::isfinite(stats.loss_g) && kernels::all_finite(state_);
+}
+
+StepStats GanGame::step(RungeKutta& rk, double h) {
+  StepStats stats;
+  begin_step(stats);
+  StepInfo info = rk.step(state_, 0.0, h, stage_field(0.0));
+  stats.evaluations = info.evaluations;
+  stats.error = info.error;
+  end_step(stats, h);
+  return stats;
+}
+
+StepStats GanGame::step_adaptive(AdaptiveRungeKutta& rk) {
+  StepStats stats;
+  begin_step(stats);
+  StepInfo info = rk.step(state_, 0.0, stage_field(0.0));
+  stats.evaluations = info.evaluations;
+  stats.error = info.error;
+  end_step(stats, info.h);
   return stats;
 }
 

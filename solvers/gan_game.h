@@ -102,6 +102,9 @@ class GanGame {
   // One step of Algorithm 1 with an explicit Runge-Kutta method (or Adam-preconditioned
   // stages, see RungeKuttaAdam). The regulariser is evaluated once, at the start point.
   StepStats step(RungeKutta& rk, double h);
+  // Adaptive step size (embedded method with error control); the step taken is in
+  // StepStats::h and the next proposal in the integrator.
+  StepStats step_adaptive(AdaptiveRungeKutta& rk);
   // Same with the reference code's "RK + Adam": stage and final updates go through Adam.
   StepStats step_adam(const ButcherTableau& tab, Adam& adam, double h);
   // Simultaneous gradient descent with an optimiser (the baselines; equal to Euler for Sgd).
@@ -118,6 +121,11 @@ class GanGame {
   // Evaluates losses for a batch at the current parameters (graph recorded).
   void losses(const Batch& batch, Var& loss_d, Var& loss_g);
   void velocity_into(const Batch& batch, Tensor& v, StepStats* stats, bool d_part, bool g_part);
+  // The start of every ODE step: a batch, the regulariser and the first velocity.
+  void begin_step(StepStats& stats);
+  // The velocity field of the current step (stage 0 reuses the start's velocity).
+  Velocity stage_field(double t0);
+  void end_step(StepStats& stats, double h);
 
   Players players_;
   std::shared_ptr<nn::Module> pair_;

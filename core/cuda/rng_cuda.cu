@@ -12,7 +12,7 @@ __global__ void random_kernel(T* out, int64_t n, philox::Dist dist, philox::Dist
   int64_t counters = (n + per - 1) / per;
   for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < counters;
        c += (int64_t)gridDim.x * blockDim.x) {
-    T v[4];
+    T v[4] = {};
     philox::generate<T>(dist, prm, seed, first + c, v);
     for (int j = 0; j < per; ++j) {
       int64_t i = c * per + j;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
@@ -24,6 +25,18 @@ struct Blocking<double> {
   static constexpr int MR = 6, NR = 8;
 };
 constexpr int64_t KC = 256, MC = 96, NC = 1024;
+
+// A per-thread buffer of at least n elements, kept for the next call (contents undefined).
+template <class T, int Slot>
+T* scratch(size_t n) {
+  thread_local std::unique_ptr<T[]> buf;
+  thread_local size_t size = 0;
+  if (n > size) {
+    buf.reset(new T[n]);
+    size = n;
+  }
+  return buf.get();
+}
 
 // Element (i, k) of op(A) and (k, j) of op(B).
 template <class T>
@@ -65,28 +78,113 @@ void pack_b(const T* b, int64_t ldb, bool t, int64_t k0, int64_t kc, int64_t j0,
   }
 }
 
-// acc = A_panel (kc x MR) ^T . B_panel (kc x NR); then C block = alpha acc + beta C.
+// SIMD vectors of 8 floats / 4 doubles (GCC vector extensions: AVX2 registers when the
+// file is built with -mavx2, pairs of SSE registers otherwise).
+typedef float vf8 __attribute__((vector_size(32)));
+typedef double vd4 __attribute__((vector_size(32)));
 template <class T>
-void micro_kernel(int64_t kc, const T* __restrict ap, const T* __restrict bp, T* c, int64_t ldc, int rows, int cols,
-                  T alpha, T beta) {
-  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
-  T acc[MR][NR] = {};
+struct Simd;
+template <>
+struct Simd<float> {
+  using V = vf8;
+  static constexpr int W = 8;
+};
+template <>
+struct Simd<double> {
+  using V = vd4;
+  static constexpr int W = 4;
+};
+
+// acc = A_block (MR x kc, element (i, k) at ap[i * rs + k * cs]) . B_panel (kc x NR),
+// held in MR x (NR / W) vector registers for the whole K block; then
+// C block = alpha acc + beta C. A is read in place (both layouts stream well: rows of A
+// or MR consecutive elements of a column), so only B is packed.
+template <class T>
+void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, const T* __restrict bp, T* c,
+                  int64_t ldc, int rows, int cols, T alpha, T beta) {
+  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR, W = Simd<T>::W, NV = NR / W;
+  using V = typename Simd<T>::V;
+  V acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V{} ;
   for (int64_t k = 0; k < kc; ++k) {
-    const T* a = ap + k * MR;
-    const T* b = bp + k * NR;
+    V b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&b[v], bp + k * NR + v * W, sizeof(V));
+    const T* a = ap + k * cs;
+#pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const T ai = a[i];
-      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+      const V ai = V{} + a[i * rs];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += ai * b[v];
     }
   }
+  alignas(32) T out[MR][NR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&out[i][v * W], &acc[i][v], sizeof(V));
   for (int i = 0; i < rows; ++i) {
     T* cr = c + i * ldc;
     if (beta == T(0)) {
-      for (int j = 0; j < cols; ++j) cr[j] = alpha * acc[i][j];
+      for (int j = 0; j < cols; ++j) cr[j] = alpha * out[i][j];
     } else {
-      for (int j = 0; j < cols; ++j) cr[j] = alpha * acc[i][j] + beta * cr[j];
+      for (int j = 0; j < cols; ++j) cr[j] = alpha * out[i][j] + beta * cr[j];
     }
   }
+}
+
+// Few output columns (n < 8, e.g. a discriminator's single logit): packing into 16-wide
+// panels would waste most of the work, so compute dot products along k directly.
+template <class T>
+void gemm_narrow(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                 int64_t ldb, T beta, T* c, int64_t ldc) {
+  // op(B)^T, n rows of length k, contiguous.
+  T* bt = scratch<T, 2>(static_cast<size_t>(n * k));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t kk = 0; kk < k; ++kk) bt[j * k + kk] = tb ? b[j * ldb + kk] : b[kk * ldb + j];
+  auto store = [&](int64_t i, int64_t j, T v) {
+    T& dst = c[i * ldc + j];
+    dst = beta == T(0) ? alpha * v : alpha * v + beta * dst;
+  };
+  if (!ta) {
+    using V = typename Simd<T>::V;
+    constexpr int W = Simd<T>::W;
+    const int64_t kv = k / W * W;
+    for (int64_t i = 0; i < m; ++i) {
+      const T* ar = a + i * lda;
+      for (int64_t j = 0; j < n; ++j) {
+        const T* br = bt + j * k;
+        V acc = V{};  // explicit lanes: the compiler may not reorder a float sum itself
+        for (int64_t kk = 0; kk < kv; kk += W) {
+          V x, y;
+          std::memcpy(&x, ar + kk, sizeof(V));
+          std::memcpy(&y, br + kk, sizeof(V));
+          acc += x * y;
+        }
+        T s = T(0);
+        for (int l = 0; l < W; ++l) s += acc[l];
+        for (int64_t kk = kv; kk < k; ++kk) s += ar[kk] * br[kk];
+        store(i, j, s);
+      }
+    }
+    return;
+  }
+  // op(A) = A^T: row k of A holds column k of op(A); accumulate over k, vectorised over i.
+  T* acc = scratch<T, 3>(static_cast<size_t>(m * n));
+  std::fill(acc, acc + m * n, T(0));
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const T* ak = a + kk * lda;
+    for (int64_t j = 0; j < n; ++j) {
+      const T bv = bt[j * k + kk];
+      T* accj = acc + j * m;
+      for (int64_t i = 0; i < m; ++i) accj[i] += ak[i] * bv;
+    }
+  }
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) store(i, j, acc[j * m + i]);
 }
 
 }  // namespace
@@ -101,26 +199,39 @@ void gemm_raw(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
     return;
   }
-  const bool threads = m * n * k >= (int64_t(1) << 21);
-  std::vector<T> bpack(static_cast<size_t>(KC * ((std::min(NC, n) + NR - 1) / NR * NR)));
+  if (n < 8) return gemm_narrow(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  const bool threads = m * n * k >= (int64_t(1) << 17);
+  // Packing buffers are per thread and reused across calls (no allocation, no zeroing).
+  T* bpack = scratch<T, 0>(static_cast<size_t>(KC * ((std::min(NC, n) + NR - 1) / NR * NR)));
   for (int64_t j0 = 0; j0 < n; j0 += NC) {
     const int64_t nc = std::min(NC, n - j0);
     for (int64_t k0 = 0; k0 < k; k0 += KC) {
       const int64_t kc = std::min(KC, k - k0);
       const T beta_here = k0 == 0 ? beta : T(1);
-      pack_b(b, ldb, tb, k0, kc, j0, nc, bpack.data());
+      pack_b(b, ldb, tb, k0, kc, j0, nc, bpack);
       const int64_t mblocks = (m + MC - 1) / MC;
+      // Element (i, k) of op(A) is at a[i * rs + k * cs].
+      const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1;
+      const bool pack_blocks = nc > 4 * NR;
       parallel_for(mblocks, threads ? 1 : mblocks + 1, [&](int64_t lo, int64_t hi) {
-        std::vector<T> apack(static_cast<size_t>(KC * ((MC + MR - 1) / MR * MR)));
+        T* edge = scratch<T, 1>(static_cast<size_t>(KC * MR));
         for (int64_t blk = lo; blk < hi; ++blk) {
           const int64_t i0 = blk * MC, mc = std::min(MC, m - i0);
-          pack_a(a, lda, ta, i0, mc, k0, kc, apack.data());
-          for (int64_t jp = 0; jp < nc; jp += NR) {
-            const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
-            const T* bp = bpack.data() + (jp / NR) * kc * NR;
-            for (int64_t ip = 0; ip < mc; ip += MR) {
-              const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
-              micro_kernel(kc, apack.data() + (ip / MR) * kc * MR, bp, c + (i0 + ip) * ldc + j0 + jp, ldc, rows,
+          for (int64_t ip = 0; ip < mc; ip += MR) {
+            const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
+            const T* ablk = a + (i0 + ip) * rs + k0 * cs;
+            int64_t brs = rs, bcs = cs;
+            // Pack the block when it is reused across many B panels (large n) or when it is
+            // the last, partial one (a zero-padded copy keeps the kernel in bounds).
+            if (rows < MR || pack_blocks) {
+              pack_a(a, lda, ta, i0 + ip, rows, k0, kc, edge);
+              ablk = edge;
+              brs = 1;
+              bcs = MR;
+            }
+            for (int64_t jp = 0; jp < nc; jp += NR) {
+              const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
+              micro_kernel(kc, ablk, brs, bcs, bpack + (jp / NR) * kc * NR, c + (i0 + ip) * ldc + j0 + jp, ldc, rows,
                            cols, alpha, beta_here);
             }
           }

@@ -1,0 +1,203 @@
+// Matrix products and convolutions against naive loops in double, adjoint identities of
+// the convolution's backward passes, and CUDA (cuBLAS / cuDNN) against the CPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/conv.h"
+#include "kernels/matmul.h"
+#include "tests/common/test_util.h"
+
+namespace odegan::kernels {
+namespace {
+
+using testing::kFloatTypes;
+using testing::random_tensor;
+
+double dot(const Tensor& a, const Tensor& b) {
+  std::vector<double> u = a.to_vector<double>(), v = b.to_vector<double>();
+  double s = 0;
+  for (size_t i = 0; i < u.size(); ++i) s += u[i] * v[i];
+  return s;
+}
+
+Tensor naive_matmul(const Tensor& a, bool ta, const Tensor& b, bool tb) {
+  const int64_t m = ta ? a.shape()[1] : a.shape()[0], k = ta ? a.shape()[0] : a.shape()[1];
+  const int64_t n = tb ? b.shape()[0] : b.shape()[1];
+  std::vector<double> av = a.to_vector<double>(), bv = b.to_vector<double>(), c(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      long double s = 0;
+      for (int64_t p = 0; p < k; ++p)
+        s += (long double)(ta ? av[p * m + i] : av[i * k + p]) * (tb ? bv[j * k + p] : bv[p * n + j]);
+      c[i * n + j] = static_cast<double>(s);
+    }
+  return Tensor::from_doubles(c, {m, n}, DType::f64);
+}
+
+TEST(Matmul, AllTransposesAndOddSizesMatchNaive) {
+  const int sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 65, 17}, {64, 64, 64}, {100, 1, 37},
+                          {2, 130, 9}, {512, 25, 32}, {25, 25, 300}, {6, 16, 1}, {13, 7, 300}};
+  int seed = 1;
+  for (DType dt : kFloatTypes)
+    for (auto& s : sizes)
+      for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb) {
+          const int64_t m = s[0], n = s[1], k = s[2];
+          Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
+          Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
+          Tensor c = matmul(a, b, ta, tb);
+          double tol = dt == DType::f64 ? 1e-12 : 1e-5 * std::sqrt(double(k));
+          EXPECT_TENSOR_NEAR(c, naive_matmul(a, ta, b, tb).to(dt), tol, tol)
+              << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb;
+        }
+}
+
+TEST(Matmul, AlphaBetaAndBetaZeroIgnoresNaN) {
+  for (DType dt : kFloatTypes) {
+    Tensor a = random_tensor({9, 11}, dt, 1), b = random_tensor({11, 20}, dt, 2), c0 = random_tensor({9, 20}, dt, 3);
+    Tensor c = c0.clone();
+    gemm(a, false, b, false, c, 2.0, 0.5);
+    std::vector<double> ref = naive_matmul(a, false, b, false).to_vector<double>(), cv = c0.to_vector<double>();
+    for (size_t i = 0; i < ref.size(); ++i) ref[i] = 2 * ref[i] + 0.5 * cv[i];
+    EXPECT_TENSOR_NEAR(c, Tensor::from_doubles(ref, {9, 20}, dt), 1e-5, 1e-5);
+    Tensor nan = Tensor::full({9, 20}, NAN, dt);
+    gemm(a, false, b, false, nan, 1.0, 0.0);
+    EXPECT_TENSOR_NEAR(nan, naive_matmul(a, false, b, false).to(dt), 1e-5, 1e-5);
+  }
+}
+
+TEST(Matmul, ShapeErrorsNameBothOperands) {
+  try {
+    matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5}));
+    FAIL();
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("[2, 3]"), std::string::npos) << m;
+    EXPECT_NE(m.find("[4, 5]"), std::string::npos) << m;
+  }
+  EXPECT_THROW(matmul(Tensor::zeros({2, 3}), Tensor::zeros({3})), Error);
+}
+
+// Direct 7-loop convolution in double.
+Tensor naive_conv(const Tensor& x, const Tensor& w, const Conv2dGeometry& g) {
+  Shape ys = conv2d_output_shape(x.shape(), w.shape(), g);
+  const Shape &xs = x.shape(), &ws = w.shape();
+  std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>(), y(static_cast<size_t>(ys.numel()));
+  for (int64_t n = 0; n < ys[0]; ++n)
+    for (int64_t k = 0; k < ys[1]; ++k)
+      for (int64_t p = 0; p < ys[2]; ++p)
+        for (int64_t q = 0; q < ys[3]; ++q) {
+          double s = 0;
+          for (int64_t c = 0; c < xs[1]; ++c)
+            for (int64_t r = 0; r < ws[2]; ++r)
+              for (int64_t t = 0; t < ws[3]; ++t) {
+                int64_t h = p * g.stride_h - g.pad_h + r * g.dilation_h, ww = q * g.stride_w - g.pad_w + t * g.dilation_w;
+                if (h < 0 || h >= xs[2] || ww < 0 || ww >= xs[3]) continue;
+                s += xv[((n * xs[1] + c) * xs[2] + h) * xs[3] + ww] * wv[((k * ws[1] + c) * ws[2] + r) * ws[3] + t];
+              }
+          y[((n * ys[1] + k) * ys[2] + p) * ys[3] + q] = s;
+        }
+  return Tensor::from_doubles(y, ys, DType::f64);
+}
+
+struct ConvCase {
+  Shape x, w;
+  Conv2dGeometry g;
+};
+
+const std::vector<ConvCase> kConvCases = {
+    {{2, 3, 7, 6}, {4, 3, 3, 3}, Conv2dGeometry::make(1, 1)},
+    {{1, 2, 8, 8}, {3, 2, 4, 4}, Conv2dGeometry::make(2, 1)},
+    {{2, 1, 9, 7}, {2, 1, 3, 2}, {2, 1, 0, 1, 1, 1}},
+    {{1, 2, 9, 9}, {2, 2, 3, 3}, Conv2dGeometry::make(1, 2, 2)},
+    {{3, 4, 5, 5}, {5, 4, 1, 1}, Conv2dGeometry::make(1, 0)},
+    {{1, 3, 32, 32}, {8, 3, 3, 3}, Conv2dGeometry::make(1, 1)},
+    {{2, 8, 6, 6}, {3, 8, 4, 4}, Conv2dGeometry::make(2, 1)},
+};
+
+TEST(Conv, ForwardMatchesDirectLoops) {
+  int seed = 10;
+  for (DType dt : kFloatTypes)
+    for (const ConvCase& c : kConvCases) {
+      Tensor x = random_tensor(c.x, dt, seed++), w = random_tensor(c.w, dt, seed++);
+      double tol = dt == DType::f64 ? 1e-12 : 2e-5;
+      EXPECT_TENSOR_NEAR(conv2d_forward(x, w, c.g), naive_conv(x, w, c.g).to(dt), tol, tol) << c.x.str() << c.w.str();
+    }
+}
+
+TEST(Conv, BackwardPassesAreAdjointsOfForward) {
+  // <conv(x, w), gy> = <x, bwd_data(gy, w)> = <w, bwd_filter(x, gy)> in float64.
+  int seed = 100;
+  for (const ConvCase& c : kConvCases) {
+    Tensor x = random_tensor(c.x, DType::f64, seed++), w = random_tensor(c.w, DType::f64, seed++);
+    Shape ys = conv2d_output_shape(c.x, c.w, c.g);
+    Tensor gy = random_tensor(ys, DType::f64, seed++);
+    const double lhs = dot(conv2d_forward(x, w, c.g), gy);
+    EXPECT_NEAR(lhs, dot(x, conv2d_backward_data(gy, w, c.x, c.g)), 1e-10 * (1 + std::fabs(lhs))) << c.x.str();
+    EXPECT_NEAR(lhs, dot(w, conv2d_backward_filter(x, gy, c.w, c.g)), 1e-10 * (1 + std::fabs(lhs))) << c.x.str();
+  }
+}
+
+TEST(Conv, TransposedConvolutionShape) {
+  // 4x4 kernel, stride 2, padding 1 doubles the size (the DCGAN generator's up-sampling).
+  EXPECT_EQ(conv_transpose2d_output_shape({2, 512, 4, 4}, {512, 256, 4, 4}, Conv2dGeometry::make(2, 1)),
+            Shape({2, 256, 8, 8}));
+  EXPECT_EQ(conv_transpose2d_output_shape({1, 3, 5, 5}, {3, 2, 3, 3}, Conv2dGeometry::make(2, 1), 1, 1),
+            Shape({1, 2, 10, 10}));
+  // And it is the backward-data of the convolution that maps back.
+  EXPECT_EQ(conv2d_output_shape({1, 2, 10, 10}, {3, 2, 3, 3}, Conv2dGeometry::make(2, 1)), Shape({1, 3, 5, 5}));
+  EXPECT_THROW(conv_transpose2d_output_shape({1, 3, 5, 5}, {4, 2, 3, 3}, Conv2dGeometry::make(2, 1)), Error);
+}
+
+TEST(Conv, BadArguments) {
+  EXPECT_THROW(conv2d_forward(Tensor::zeros({1, 3, 8, 8}), Tensor::zeros({4, 2, 3, 3}), Conv2dGeometry::make(1, 1)),
+               Error);  // channel mismatch
+  EXPECT_THROW(conv2d_forward(Tensor::zeros({1, 3, 2, 2}), Tensor::zeros({4, 3, 5, 5}), Conv2dGeometry::make(1, 0)),
+               Error);  // input too small
+  EXPECT_THROW(conv2d_forward(Tensor::zeros({1, 3, 8}), Tensor::zeros({4, 3, 3, 3}), Conv2dGeometry::make(1, 0)),
+               Error);  // not 4-D
+  EXPECT_THROW(conv2d_output_shape({1, 3, 8, 8}, {4, 3, 3, 3}, Conv2dGeometry::make(0, 1)), Error);
+}
+
+class MatmulConvCuda : public ::testing::Test {
+ protected:
+  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
+};
+
+TEST_F(MatmulConvCuda, CublasMatchesCpu) {
+  Device g = Device::cuda();
+  int seed = 500;
+  for (DType dt : kFloatTypes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        const int64_t m = 37, n = 129, k = 65;
+        Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
+        Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
+        Tensor c0 = random_tensor({m, n}, dt, seed++);
+        Tensor cc = c0.clone(), cg = c0.to(g);
+        gemm(a, ta, b, tb, cc, 1.5, 0.5);
+        gemm(a.to(g), ta, b.to(g), tb, cg, 1.5, 0.5);
+        EXPECT_TENSOR_NEAR(cg, cc, dt == DType::f64 ? 1e-12 : 1e-5, 1e-5);
+      }
+}
+
+TEST_F(MatmulConvCuda, CudnnMatchesCpu) {
+  Device g = Device::cuda();
+  int seed = 700;
+  for (DType dt : kFloatTypes)
+    for (const ConvCase& c : kConvCases) {
+      Tensor x = random_tensor(c.x, dt, seed++), w = random_tensor(c.w, dt, seed++);
+      Shape ys = conv2d_output_shape(c.x, c.w, c.g);
+      Tensor gy = random_tensor(ys, dt, seed++);
+      const double tol = dt == DType::f64 ? 1e-11 : 1e-4;
+      EXPECT_TENSOR_NEAR(conv2d_forward(x.to(g), w.to(g), c.g), conv2d_forward(x, w, c.g), tol, tol);
+      EXPECT_TENSOR_NEAR(conv2d_backward_data(gy.to(g), w.to(g), c.x, c.g), conv2d_backward_data(gy, w, c.x, c.g), tol,
+                         tol);
+      EXPECT_TENSOR_NEAR(conv2d_backward_filter(x.to(g), gy.to(g), c.w, c.g), conv2d_backward_filter(x, gy, c.w, c.g),
+                         tol, tol);
+    }
+}
+
+}  // namespace
+}  // namespace odegan::kernels
