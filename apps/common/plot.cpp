@@ -222,15 +222,30 @@ void Axes::draw_frame(const std::string& title, const std::string& xlabel, const
   if (!ylabel.empty()) c_.text(left_ - 10 - Canvas::text_width(ylabel, 1.4), top_ - 16, ylabel, k, 1.4);
 }
 
-void Axes::plot(const std::vector<double>& x, const std::vector<double>& y, Color c, double width) {
-  for (size_t i = 1; i < std::min(x.size(), y.size()); ++i) {
-    if (!std::isfinite(y[i - 1]) || !std::isfinite(y[i])) continue;
-    double ax = px(x[i - 1]), ay = py(y[i - 1]), bx = px(x[i]), by = py(y[i]);
-    // Clip to the plot area vertically (lines leaving it are cut, not drawn outside).
-    ay = std::clamp(ay, top_, top_ + h_);
-    by = std::clamp(by, top_, top_ + h_);
-    c_.line(ax, ay, bx, by, c, width);
+void Axes::segment(double x0, double y0, double x1, double y1, Color c, double width) {
+  // Liang-Barsky clipping in pixel space.
+  double ax = px(x0), ay = py(y0), bx = px(x1), by = py(y1);
+  if (!std::isfinite(ax) || !std::isfinite(ay) || !std::isfinite(bx) || !std::isfinite(by)) return;
+  double t0 = 0, t1 = 1;
+  const double dx = bx - ax, dy = by - ay;
+  const double p[4] = {-dx, dx, -dy, dy}, q[4] = {ax - left_, left_ + w_ - ax, ay - top_, top_ + h_ - ay};
+  for (int i = 0; i < 4; ++i) {
+    if (p[i] == 0) {
+      if (q[i] < 0) return;
+      continue;
+    }
+    const double r = q[i] / p[i];
+    if (p[i] < 0)
+      t0 = std::max(t0, r);
+    else
+      t1 = std::min(t1, r);
+    if (t0 > t1) return;
   }
+  c_.line(ax + t0 * dx, ay + t0 * dy, ax + t1 * dx, ay + t1 * dy, c, width);
+}
+
+void Axes::plot(const std::vector<double>& x, const std::vector<double>& y, Color c, double width) {
+  for (size_t i = 1; i < std::min(x.size(), y.size()); ++i) segment(x[i - 1], y[i - 1], x[i], y[i], c, width);
 }
 
 void Axes::scatter(const std::vector<double>& x, const std::vector<double>& y, Color c, double r, float a) {

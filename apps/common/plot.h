@@ -55,7 +55,10 @@ class Axes {
   // Frame, ticks with labels, title and axis labels.
   void draw_frame(const std::string& title = "", const std::string& xlabel = "", const std::string& ylabel = "",
                   bool ticks = true);
+  // A polyline in data coordinates, clipped to the plotting area.
   void plot(const std::vector<double>& x, const std::vector<double>& y, Color c, double width = 1.5);
+  // One segment in data coordinates, clipped to the plotting area.
+  void segment(double x0, double y0, double x1, double y1, Color c, double width = 1.5);
   void scatter(const std::vector<double>& x, const std::vector<double>& y, Color c, double r = 2.0, float a = 1.f);
   void hline(double y, Color c, bool dashed = true, double width = 1.2);
   // Row-major grid values (ny rows from y0 to y1, nx columns from x0 to x1) as colours.

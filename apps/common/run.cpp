@@ -72,7 +72,7 @@ MetricsLog::MetricsLog(std::string path, std::vector<std::string> columns, int64
   for (size_t i = 0; i < columns_.size(); ++i) std::fprintf(file_, "%s%s", i ? "," : "", columns_[i].c_str());
   std::fprintf(file_, "\n");
   for (const auto& r : rows_) {
-    for (size_t i = 0; i < r.size(); ++i) std::fprintf(file_, "%s%.9g", i ? "," : "", r[i]);
+    for (size_t i = 0; i < r.size(); ++i) std::fprintf(file_, "%s%.17g", i ? "," : "", r[i]);
     std::fprintf(file_, "\n");
   }
   std::fflush(file_);
@@ -85,7 +85,7 @@ MetricsLog::~MetricsLog() {
 void MetricsLog::append(const std::vector<double>& v) {
   ODEGAN_CHECK(v.size() == columns_.size(), "MetricsLog: ", v.size(), " values for ", columns_.size(), " columns");
   rows_.push_back(v);
-  for (size_t i = 0; i < v.size(); ++i) std::fprintf(file_, "%s%.9g", i ? "," : "", v[i]);
+  for (size_t i = 0; i < v.size(); ++i) std::fprintf(file_, "%s%.17g", i ? "," : "", v[i]);
   std::fprintf(file_, "\n");
   // Flushed at most every few hundred rows by stdio; checkpoints flush explicitly.
 }
