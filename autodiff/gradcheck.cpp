@@ -25,16 +25,13 @@ Tensor random_like(const Shape& s, Generator& gen) {
 
 }  // namespace
 
-GradcheckResult gradcheck(const DifferentiableFn& f, const std::vector<Tensor>& inputs,
-                          const GradcheckOptions& opt) {
-  for (size_t i = 0; i < inputs.size(); ++i)
-    ODEGAN_CHECK(inputs[i].dtype() == DType::f64 && inputs[i].device().is_cpu(), "gradcheck: input ", i,
-                 " must be a float64 CPU tensor, got ", describe(inputs[i]));
-  // Private copies: the finite differences perturb them in place.
-  std::vector<Var> vars;
-  for (const Tensor& t : inputs) vars.emplace_back(t.clone(), true);
-
-  Var out = f(vars);
+GradcheckResult gradcheck_leaves(const std::function<Var()>& f, const std::vector<Var>& vars,
+                                 const GradcheckOptions& opt) {
+  for (size_t i = 0; i < vars.size(); ++i)
+    ODEGAN_CHECK(vars[i].data().dtype() == DType::f64 && vars[i].data().device().is_cpu() && vars[i].requires_grad(),
+                 "gradcheck: leaf ", i, " must be a float64 CPU tensor that requires grad, got ",
+                 describe(vars[i].data()));
+  Var out = f();
   Generator gen(opt.seed);
   Tensor v = random_like(out.shape(), gen);
   std::vector<Var> analytic;
@@ -54,9 +51,9 @@ GradcheckResult gradcheck(const DifferentiableFn& f, const std::vector<Tensor>& 
       const double x0 = x[j];
       if (opt.kink > 0 && std::fabs(x0) < opt.kink) continue;
       x[j] = x0 + opt.eps;
-      double plus = dot(f(vars).data(), v);
+      double plus = dot(f().data(), v);
       x[j] = x0 - opt.eps;
-      double minus = dot(f(vars).data(), v);
+      double minus = dot(f().data(), v);
       x[j] = x0;
       double numeric = (plus - minus) / (2 * opt.eps);
       double err = std::fabs(a[j] - numeric);
@@ -66,7 +63,8 @@ GradcheckResult gradcheck(const DifferentiableFn& f, const std::vector<Tensor>& 
         res.ok = false;
         std::ostringstream os;
         os.precision(12);
-        os << "input " << i << " " << vars[i].shape().str() << " element " << j << " (x = " << x0
+        os << "input " << i << " " << vars[i].shape().str()
+           << (vars[i].name().empty() ? "" : " ('" + vars[i].name() + "')") << " element " << j << " (x = " << x0
            << "): analytic " << a[j] << " vs numeric " << numeric << " (|diff| " << err << ")";
         res.message = os.str();
       }
@@ -75,30 +73,21 @@ GradcheckResult gradcheck(const DifferentiableFn& f, const std::vector<Tensor>& 
   return res;
 }
 
-GradcheckResult gradgradcheck(const DifferentiableFn& f, const std::vector<Tensor>& inputs,
-                              const GradcheckOptions& opt) {
-  // Shapes of f's output, for the cotangent v that becomes an extra input.
-  Shape out_shape;
-  {
-    NoGradGuard no_grad;
-    std::vector<Var> vs;
-    for (const Tensor& t : inputs) vs.emplace_back(t);
-    out_shape = f(vs).shape();
-  }
+GradcheckResult gradgradcheck_leaves(const std::function<Var()>& f, const std::vector<Var>& leaves,
+                                     const GradcheckOptions& opt) {
+  Shape out_shape = f().shape();
   Generator gen(opt.seed + 1000);
-  std::vector<Tensor> extended = inputs;
-  extended.push_back(random_like(out_shape, gen));
-  // F(x, v) = grad(<v, f(x)>, x) with create_graph, projected on fixed random directions u
-  // (gradcheck then checks its full gradient w.r.t. x and v).
+  // F(x, v) = <u, grad(<v, f(x)>, x)> with create_graph, for fixed random directions u;
+  // gradcheck then checks its gradient w.r.t. x and v, i.e. second derivatives.
+  Var v(random_like(out_shape, gen), true);
   std::vector<Tensor> u;
-  for (const Tensor& t : inputs) u.push_back(random_like(t.shape(), gen));
-  auto first_grad = [&](const std::vector<Var>& xv) {
-    std::vector<Var> x(xv.begin(), xv.end() - 1);
-    Var out = f(x);
+  for (const Var& l : leaves) u.push_back(random_like(l.shape(), gen));
+  auto first_grad = [&]() {
+    Var out = f();
     GradOptions go;
     go.create_graph = true;
     go.allow_unused = true;
-    std::vector<Var> gs = out.requires_grad() ? grad({out}, x, {xv.back()}, go) : std::vector<Var>(x.size());
+    std::vector<Var> gs = out.requires_grad() ? grad({out}, leaves, {v}, go) : std::vector<Var>(leaves.size());
     Var total;
     for (size_t i = 0; i < gs.size(); ++i) {
       if (!gs[i].defined()) continue;
@@ -108,7 +97,29 @@ GradcheckResult gradgradcheck(const DifferentiableFn& f, const std::vector<Tenso
     if (!total.defined()) total = Var(Tensor::zeros({}, DType::f64));
     return total;
   };
-  return gradcheck(first_grad, extended, opt);
+  std::vector<Var> all = leaves;
+  all.push_back(v);
+  return gradcheck_leaves(first_grad, all, opt);
+}
+
+GradcheckResult gradcheck(const DifferentiableFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    ODEGAN_CHECK(inputs[i].dtype() == DType::f64 && inputs[i].device().is_cpu(), "gradcheck: input ", i,
+                 " must be a float64 CPU tensor, got ", describe(inputs[i]));
+  // Private copies: the finite differences perturb them in place.
+  std::vector<Var> vars;
+  for (const Tensor& t : inputs) vars.emplace_back(t.clone(), true);
+  return gradcheck_leaves([&] { return f(vars); }, vars, opt);
+}
+
+GradcheckResult gradgradcheck(const DifferentiableFn& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& opt) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    ODEGAN_CHECK(inputs[i].dtype() == DType::f64 && inputs[i].device().is_cpu(), "gradgradcheck: input ", i,
+                 " must be a float64 CPU tensor, got ", describe(inputs[i]));
+  std::vector<Var> vars;
+  for (const Tensor& t : inputs) vars.emplace_back(t.clone(), true);
+  return gradgradcheck_leaves([&] { return f(vars); }, vars, opt);
 }
 
 }  // namespace odegan::ad

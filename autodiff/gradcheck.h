@@ -37,4 +37,11 @@ GradcheckResult gradcheck(const DifferentiableFn& f, const std::vector<Tensor>& 
 GradcheckResult gradgradcheck(const DifferentiableFn& f, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options = {});
 
+// The same for a function of existing leaves (e.g. a module's parameters and an input):
+// f() is evaluated as the checker perturbs the leaves' data in place (restored after).
+GradcheckResult gradcheck_leaves(const std::function<Var()>& f, const std::vector<Var>& leaves,
+                                 const GradcheckOptions& options = {});
+GradcheckResult gradgradcheck_leaves(const std::function<Var()>& f, const std::vector<Var>& leaves,
+                                     const GradcheckOptions& options = {});
+
 }  // namespace odegan::ad

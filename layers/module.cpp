@@ -181,9 +181,13 @@ void Module::pack(Device device, DType dtype) {
   int64_t at = 0;
   for (const Var& p : params) {
     Tensor view = flat.view(at, p.shape());
-    view.copy_(p.data().to(dtype));
+    view.copy_(p.data().to(dtype).to(device));
     p.impl()->data = view;
-    p.impl()->grad = flat_grad.view(at, p.shape());
+    Tensor gview = flat_grad.view(at, p.shape());
+    // Gradients accumulated before packing move along.
+    const Tensor& old = p.impl()->grad;
+    if (old.defined() && old.numel() == p.numel()) gview.copy_(old.to(dtype).to(device));
+    p.impl()->grad = gview;
     at += p.numel();
   }
   flat_ = flat;
@@ -208,7 +212,11 @@ Tensor Module::flat_gradients() {
   Tensor g = Tensor::zeros({flat.numel()}, flat.dtype(), flat.device());
   int64_t at = 0;
   for (const Var& p : params) {
-    p.impl()->grad = g.view(at, p.shape());
+    Tensor view = g.view(at, p.shape());
+    // Gradients accumulated before the buffer existed move into it.
+    const Tensor& old = p.impl()->grad;
+    if (old.defined() && old.numel() == p.numel()) view.copy_(old.to(flat.dtype()).to(flat.device()));
+    p.impl()->grad = view;
     at += p.numel();
   }
   flat_grad_ = g;
