@@ -1,0 +1,117 @@
+#include "data/loader.h"
+
+namespace odegan::data {
+
+Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, LoaderPosition start)
+    : dataset_(std::move(dataset)), opt_(options), position_(start) {
+  ODEGAN_CHECK(dataset_ != nullptr, "Loader: no dataset");
+  ODEGAN_CHECK(opt_.batch > 0 && opt_.threads >= 0 && opt_.prefetch > 0, "Loader: bad options (batch ", opt_.batch,
+               ", threads ", opt_.threads, ", prefetch ", opt_.prefetch, ")");
+  per_epoch_ = dataset_->size() / opt_.batch;
+  ODEGAN_CHECK(per_epoch_ > 0, "Loader: the ", dataset_->name(), " dataset has ", dataset_->size(),
+               " samples, fewer than one batch of ", opt_.batch);
+  ODEGAN_CHECK(start.epoch >= 0 && start.batch >= 0 && start.batch < per_epoch_, "Loader: bad start position (epoch ",
+               start.epoch, ", batch ", start.batch, ")");
+  sample_numel_ = dataset_->sample_shape().numel();
+  start_global_ = start.epoch * per_epoch_ + start.batch;
+  for (int t = 0; t < opt_.threads; ++t) workers_.emplace_back([this] { worker(); });
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  space_cv_.notify_all();
+  ready_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+const std::vector<int64_t>& Loader::permutation(int64_t epoch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = perms_.find(epoch);
+  if (it != perms_.end()) return it->second;
+  // Keep a few epochs: workers may straddle an epoch boundary.
+  while (perms_.size() > 2) perms_.erase(perms_.begin());
+  const int64_t n = dataset_->size();
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] = i;
+  if (opt_.shuffle) {
+    Generator g(opt_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) + 1);
+    for (int64_t i = n - 1; i > 0; --i) std::swap(p[static_cast<size_t>(i)], p[g.next_below(static_cast<uint64_t>(i + 1))]);
+  }
+  return perms_.emplace(epoch, std::move(p)).first->second;
+}
+
+void Loader::build(int64_t k, Slot& slot) {
+  const int64_t global = start_global_ + k;
+  const int64_t epoch = global / per_epoch_, b = global % per_epoch_;
+  const std::vector<int64_t> perm = permutation(epoch);  // a copy: the cache may drop it
+  const int64_t n = dataset_->size(), batch = opt_.batch;
+  slot.images.resize(static_cast<size_t>(batch * sample_numel_));
+  slot.labels.resize(static_cast<size_t>(batch));
+  int64_t spare = per_epoch_ * batch;  // undecodable samples are replaced from the epoch's leftovers onwards
+  for (int64_t j = 0; j < batch; ++j) {
+    int64_t pos = b * batch + j;
+    for (int64_t tries = 0;; ++tries) {
+      ODEGAN_CHECK(tries < n, "Loader: no decodable sample in the whole ", dataset_->name(), " dataset");
+      const int64_t idx = perm[static_cast<size_t>(pos % n)];
+      // Augmentation randomness depends only on (seed, epoch, sample): thread-independent.
+      Generator aug(opt_.seed ^ 0xA5A5A5A5ull, static_cast<uint64_t>((epoch * n + idx) * 64));
+      if (dataset_->get(idx, &slot.images[static_cast<size_t>(j * sample_numel_)], &slot.labels[static_cast<size_t>(j)],
+                        &aug))
+        break;
+      ++skipped_;
+      pos = spare++;
+    }
+  }
+}
+
+void Loader::worker() {
+  for (;;) {
+    int64_t k;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      space_cv_.wait(lock, [&] { return stop_ || next_to_build_ < consumed_ + opt_.prefetch; });
+      if (stop_) return;
+      k = next_to_build_++;
+    }
+    Slot slot;
+    try {
+      build(k, slot);
+    } catch (...) {
+      slot.error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_[k] = std::move(slot);
+    }
+    ready_cv_.notify_all();
+  }
+}
+
+ImageBatch Loader::next() {
+  Slot slot;
+  if (workers_.empty()) {
+    build(consumed_, slot);
+    ++consumed_;
+  } else {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_cv_.wait(lock, [&] { return ready_.count(consumed_) > 0; });
+    slot = std::move(ready_[consumed_]);
+    ready_.erase(consumed_);
+    ++consumed_;
+    lock.unlock();
+    space_cv_.notify_all();
+  }
+  if (slot.error) std::rethrow_exception(slot.error);
+  const int64_t global = start_global_ + consumed_;
+  position_ = {global / per_epoch_, global % per_epoch_};
+  Shape s = dataset_->sample_shape();
+  ImageBatch out;
+  out.images = Tensor::from_vector(slot.images, {opt_.batch, s[0], s[1], s[2]}).to(opt_.device);
+  out.labels = Tensor::from_vector(slot.labels, {opt_.batch}).to(opt_.device);
+  return out;
+}
+
+}  // namespace odegan::data
