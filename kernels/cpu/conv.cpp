@@ -64,17 +64,23 @@ void col2im(const T* col, const Dims& d, const Conv2dGeometry& g, T* x) {
 
 }  // namespace
 
+// Images are independent: spread them over threads (each with its own column buffer);
+// the gemm inside then runs on its thread alone.
+bool parallel_images(const Dims& d) { return d.n > 1 && d.n * d.k * d.crs() * d.pq() >= (int64_t(1) << 18); }
+
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeometry& g) {
   const Dims d = dims(x.shape(), w.shape(), y.shape());
   visit_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
-    for (int64_t n = 0; n < d.n; ++n) {
-      im2col(x.data<T>() + n * d.c * d.h * d.w, d, g, col.data());
-      // y_n (K, PQ) = W (K, CRS) . col (CRS, PQ)
-      gemm_raw<T>(false, false, d.k, d.pq(), d.crs(), T(1), w.data<T>(), d.crs(), col.data(), d.pq(), T(0),
-                  y.data<T>() + n * d.k * d.pq(), d.pq());
-    }
+    parallel_for(d.n, parallel_images(d) ? 1 : d.n + 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
+      for (int64_t n = lo; n < hi; ++n) {
+        im2col(x.data<T>() + n * d.c * d.h * d.w, d, g, col.data());
+        // y_n (K, PQ) = W (K, CRS) . col (CRS, PQ)
+        gemm_raw<T>(false, false, d.k, d.pq(), d.crs(), T(1), w.data<T>(), d.crs(), col.data(), d.pq(), T(0),
+                    y.data<T>() + n * d.k * d.pq(), d.pq());
+      }
+    });
   });
 }
 
@@ -82,15 +88,17 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
   const Dims d = dims(gx.shape(), w.shape(), gy.shape());
   visit_float(gy.dtype(), "conv2d_backward_data", [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
     T* out = gx.data<T>();
     for (int64_t i = 0; i < gx.numel(); ++i) out[i] = T(0);
-    for (int64_t n = 0; n < d.n; ++n) {
-      // col (CRS, PQ) = W^T (CRS, K) . gy_n (K, PQ)
-      gemm_raw<T>(true, false, d.crs(), d.pq(), d.k, T(1), w.data<T>(), d.crs(), gy.data<T>() + n * d.k * d.pq(),
-                  d.pq(), T(0), col.data(), d.pq());
-      col2im(col.data(), d, g, out + n * d.c * d.h * d.w);
-    }
+    parallel_for(d.n, parallel_images(d) ? 1 : d.n + 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
+      for (int64_t n = lo; n < hi; ++n) {
+        // col (CRS, PQ) = W^T (CRS, K) . gy_n (K, PQ)
+        gemm_raw<T>(true, false, d.crs(), d.pq(), d.k, T(1), w.data<T>(), d.crs(), gy.data<T>() + n * d.k * d.pq(),
+                    d.pq(), T(0), col.data(), d.pq());
+        col2im(col.data(), d, g, out + n * d.c * d.h * d.w);
+      }
+    });
   });
 }
 
@@ -98,13 +106,26 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
   const Dims d = dims(x.shape(), gw.shape(), gy.shape());
   visit_float(x.dtype(), "conv2d_backward_filter", [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
-    for (int64_t n = 0; n < d.n; ++n) {
-      im2col(x.data<T>() + n * d.c * d.h * d.w, d, g, col.data());
-      // gW (K, CRS) += gy_n (K, PQ) . col^T (PQ, CRS)
-      gemm_raw<T>(false, true, d.k, d.crs(), d.pq(), T(1), gy.data<T>() + n * d.k * d.pq(), d.pq(), col.data(),
-                  d.pq(), n == 0 ? T(0) : T(1), gw.data<T>(), d.crs());
-    }
+    // Fixed chunks of images, each summed into its own partial filter gradient, then the
+    // partials in order: the same result for any number of threads.
+    constexpr int64_t kChunk = 8;
+    const int64_t chunks = (d.n + kChunk - 1) / kChunk, wsize = d.k * d.crs();
+    std::vector<T> partial(static_cast<size_t>(std::max<int64_t>(chunks - 1, 0) * wsize));
+    parallel_for(chunks, parallel_images(d) ? 1 : chunks + 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
+      for (int64_t ch = lo; ch < hi; ++ch) {
+        T* dst = ch == 0 ? gw.data<T>() : partial.data() + (ch - 1) * wsize;
+        for (int64_t n = ch * kChunk; n < std::min(d.n, (ch + 1) * kChunk); ++n) {
+          im2col(x.data<T>() + n * d.c * d.h * d.w, d, g, col.data());
+          // gW (K, CRS) += gy_n (K, PQ) . col^T (PQ, CRS)
+          gemm_raw<T>(false, true, d.k, d.crs(), d.pq(), T(1), gy.data<T>() + n * d.k * d.pq(), d.pq(), col.data(),
+                      d.pq(), n == ch * kChunk ? T(0) : T(1), dst, d.crs());
+        }
+      }
+    });
+    T* out = gw.data<T>();
+    for (int64_t ch = 1; ch < chunks; ++ch)
+      for (int64_t i = 0; i < wsize; ++i) out[i] += partial[static_cast<size_t>((ch - 1) * wsize + i)];
     if (d.n == 0) gw.zero_();
   });
 }

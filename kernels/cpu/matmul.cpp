@@ -189,10 +189,48 @@ void gemm_narrow(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
 
 }  // namespace
 
+// One tile task: C rows of row-block `mb` (MC rows) and columns of column-block `nb`
+// (NC columns), over all of K. Each task packs its own B block into a per-thread buffer.
+template <class T>
+void gemm_tile(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T beta, T* c, int64_t ldc, int64_t mb, int64_t nb) {
+  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const int64_t j0 = nb * NC, nc = std::min(NC, n - j0);
+  const int64_t i0 = mb * MC, mc = std::min(MC, m - i0);
+  // Packing buffers are per thread and reused across calls (no allocation, no zeroing).
+  T* bpack = scratch<T, 0>(static_cast<size_t>(KC * ((NC + NR - 1) / NR * NR)));
+  T* edge = scratch<T, 1>(static_cast<size_t>(KC * MR));
+  // Element (i, k) of op(A) is at a[i * rs + k * cs].
+  const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1;
+  const bool pack_blocks = nc > 4 * NR;
+  for (int64_t k0 = 0; k0 < k; k0 += KC) {
+    const int64_t kc = std::min(KC, k - k0);
+    const T beta_here = k0 == 0 ? beta : T(1);
+    pack_b(b, ldb, tb, k0, kc, j0, nc, bpack);
+    for (int64_t ip = 0; ip < mc; ip += MR) {
+      const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
+      const T* ablk = a + (i0 + ip) * rs + k0 * cs;
+      int64_t brs = rs, bcs = cs;
+      // Pack the block when it is reused across many B panels (large n) or when it is
+      // the last, partial one (a zero-padded copy keeps the kernel in bounds).
+      if (rows < MR || pack_blocks) {
+        pack_a(a, lda, ta, i0 + ip, rows, k0, kc, edge);
+        ablk = edge;
+        brs = 1;
+        bcs = MR;
+      }
+      for (int64_t jp = 0; jp < nc; jp += NR) {
+        const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
+        micro_kernel(kc, ablk, brs, bcs, bpack + (jp / NR) * kc * NR, c + (i0 + ip) * ldc + j0 + jp, ldc, rows, cols,
+                     alpha, beta_here);
+      }
+    }
+  }
+}
+
 template <class T>
 void gemm_raw(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
               int64_t ldb, T beta, T* c, int64_t ldc) {
-  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     for (int64_t i = 0; i < m; ++i)
@@ -200,45 +238,15 @@ void gemm_raw(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
     return;
   }
   if (n < 8) return gemm_narrow(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  const bool threads = m * n * k >= (int64_t(1) << 17);
-  // Packing buffers are per thread and reused across calls (no allocation, no zeroing).
-  T* bpack = scratch<T, 0>(static_cast<size_t>(KC * ((std::min(NC, n) + NR - 1) / NR * NR)));
-  for (int64_t j0 = 0; j0 < n; j0 += NC) {
-    const int64_t nc = std::min(NC, n - j0);
-    for (int64_t k0 = 0; k0 < k; k0 += KC) {
-      const int64_t kc = std::min(KC, k - k0);
-      const T beta_here = k0 == 0 ? beta : T(1);
-      pack_b(b, ldb, tb, k0, kc, j0, nc, bpack);
-      const int64_t mblocks = (m + MC - 1) / MC;
-      // Element (i, k) of op(A) is at a[i * rs + k * cs].
-      const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1;
-      const bool pack_blocks = nc > 4 * NR;
-      parallel_for(mblocks, threads ? 1 : mblocks + 1, [&](int64_t lo, int64_t hi) {
-        T* edge = scratch<T, 1>(static_cast<size_t>(KC * MR));
-        for (int64_t blk = lo; blk < hi; ++blk) {
-          const int64_t i0 = blk * MC, mc = std::min(MC, m - i0);
-          for (int64_t ip = 0; ip < mc; ip += MR) {
-            const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
-            const T* ablk = a + (i0 + ip) * rs + k0 * cs;
-            int64_t brs = rs, bcs = cs;
-            // Pack the block when it is reused across many B panels (large n) or when it is
-            // the last, partial one (a zero-padded copy keeps the kernel in bounds).
-            if (rows < MR || pack_blocks) {
-              pack_a(a, lda, ta, i0 + ip, rows, k0, kc, edge);
-              ablk = edge;
-              brs = 1;
-              bcs = MR;
-            }
-            for (int64_t jp = 0; jp < nc; jp += NR) {
-              const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
-              micro_kernel(kc, ablk, brs, bcs, bpack + (jp / NR) * kc * NR, c + (i0 + ip) * ldc + j0 + jp, ldc, rows,
-                           cols, alpha, beta_here);
-            }
-          }
-        }
-      });
-    }
-  }
+  // Independent (row block, column block) tiles; threads take tiles when there is
+  // enough work to pay for waking them. Each tile's result does not depend on which
+  // thread computes it, so the output is the same for any number of threads.
+  const int64_t mblocks = (m + MC - 1) / MC, nblocks = (n + NC - 1) / NC, tiles = mblocks * nblocks;
+  const bool threads = tiles > 1 && m * n * k >= (int64_t(1) << 17);
+  parallel_for(tiles, threads ? 1 : tiles + 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t)
+      gemm_tile(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, t % mblocks, t / mblocks);
+  });
 }
 
 template void gemm_raw<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,

@@ -1,0 +1,418 @@
+#include "apps/common/image_gan.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/common/plot.h"
+#include "apps/common/progress.h"
+#include "autodiff/var.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "data/loader.h"
+#include "layers/models/dcgan.h"
+#include "layers/models/resnet.h"
+#include "solvers/runge_kutta.h"
+
+namespace odegan::app {
+
+namespace fs = std::filesystem;
+using ad::Var;
+
+json ImageGanConfig::to_json() const {
+  return {{"data", data},
+          {"format", format},
+          {"image_size", image_size},
+          {"channels", channels},
+          {"num_classes", num_classes},
+          {"threads", threads},
+          {"random_crop", random_crop},
+          {"random_flip", random_flip},
+          {"arch", arch},
+          {"width", width},
+          {"ch", ch},
+          {"latent", latent},
+          {"logits", logits},
+          {"conditional", conditional},
+          {"init", init},
+          {"method", method},
+          {"h", h},
+          {"schedule", schedule},
+          {"lambda", lambda},
+          {"loss", loss},
+          {"shared_batches", shared_batches},
+          {"per_player", per_player},
+          {"adam_lr", adam_lr},
+          {"adam_beta1", adam_beta1},
+          {"adam_beta2", adam_beta2},
+          {"n_dis", n_dis},
+          {"spectral_norm", spectral_norm},
+          {"out", out},
+          {"device", device},
+          {"steps", steps},
+          {"batch", batch},
+          {"seed", seed},
+          {"log_every", log_every},
+          {"sample_every", sample_every},
+          {"checkpoint_every", checkpoint_every},
+          {"error_every", error_every},
+          {"dtype", dtype}};
+}
+
+ImageGanConfig ImageGanConfig::from_json(const json& j) {
+  ImageGanConfig c;
+  auto get = [&](const char* k, auto& v) {
+    if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
+  };
+  get("data", c.data), get("format", c.format), get("image_size", c.image_size), get("channels", c.channels);
+  get("num_classes", c.num_classes), get("threads", c.threads), get("random_crop", c.random_crop);
+  get("random_flip", c.random_flip), get("arch", c.arch), get("width", c.width), get("ch", c.ch);
+  get("latent", c.latent), get("logits", c.logits), get("conditional", c.conditional), get("init", c.init);
+  get("method", c.method), get("h", c.h), get("schedule", c.schedule), get("lambda", c.lambda), get("loss", c.loss);
+  get("shared_batches", c.shared_batches), get("per_player", c.per_player), get("adam_lr", c.adam_lr);
+  get("adam_beta1", c.adam_beta1), get("adam_beta2", c.adam_beta2), get("n_dis", c.n_dis);
+  get("spectral_norm", c.spectral_norm), get("out", c.out), get("device", c.device), get("steps", c.steps);
+  get("batch", c.batch), get("seed", c.seed), get("log_every", c.log_every), get("sample_every", c.sample_every);
+  get("checkpoint_every", c.checkpoint_every), get("error_every", c.error_every), get("dtype", c.dtype);
+  return c;
+}
+
+void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
+  cli.add_option("--data", c.data, "dataset: a CIFAR-10 directory, IDX directory/file, or image folder")->required();
+  cli.add_option("--format", c.format, "cifar10, idx or folder");
+  cli.add_option("--out", c.out, "run directory (created if missing)")->required();
+  cli.add_option("--device", c.device, "cpu, cuda, cuda:N or auto");
+  cli.add_option("--steps", c.steps, "training steps");
+  cli.add_option("--seed", c.seed, "random seed");
+  cli.add_option("--batch", c.batch, "batch size per RK stage");
+  cli.add_option("--latent", c.latent, "latent dimension");
+  cli.add_option("--method", c.method,
+                 "ODE method (euler, rk2, midpoint, rk4, fehlberg, ...), <method>_adam (RK + Adam), gd, adam, sngan");
+  cli.add_option("--h", c.h, "step size (the learning rate for RK + Adam)");
+  cli.add_option("--schedule", c.schedule, "reference (h/4 for 500 steps, then h, h/2 after 400k) or constant");
+  cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)");
+  cli.add_option("--loss", c.loss, "non_saturating, saturating, hinge or wasserstein");
+  cli.add_flag("--shared-batches", c.shared_batches, "one batch for all stages of a step (default: fresh per stage)");
+  cli.add_flag("--per-player", c.per_player, "integrate each player with the other frozen");
+  cli.add_option("--adam-lr", c.adam_lr, "adam / sngan: learning rate");
+  cli.add_option("--adam-beta1", c.adam_beta1, "adam / sngan: beta1");
+  cli.add_option("--adam-beta2", c.adam_beta2, "adam / sngan: beta2");
+  cli.add_option("--n-dis", c.n_dis, "sngan: discriminator steps per generator step");
+  cli.add_flag("--spectral-norm", c.spectral_norm, "spectral normalisation in D (always on for sngan)");
+  cli.add_option("--width-mult", c.width, "channel multiplier (shrinks the networks for CPU runs)");
+  cli.add_option("--image-size", c.image_size, "image side");
+  cli.add_option("--init", c.init, "reference, dcgan, kaiming or xavier");
+  cli.add_option("--threads", c.threads, "data loader threads");
+  cli.add_flag("--random-crop", c.random_crop, "image folders: random square crops");
+  cli.add_flag("--random-flip", c.random_flip, "image folders: random horizontal flips");
+  cli.add_option("--log-every", c.log_every, "steps between metrics lines");
+  cli.add_option("--sample-every", c.sample_every, "steps between sample grids");
+  cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints");
+  cli.add_option("--error-every", c.error_every, "steps between Fehlberg error estimates (0: never)");
+  cli.add_option("--dtype", c.dtype, "float32 or float64");
+  cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");
+}
+
+// ---------------------------------------------------------------- models
+
+solvers::Players build_players(const ImageGanConfig& c, DType dtype, Device device) {
+  std::shared_ptr<nn::Module> g, d;
+  solvers::Players p;
+  if (c.arch == "dcgan") {
+    nn::models::DcganOptions o;
+    o.latent = c.latent;
+    o.image_channels = c.channels;
+    o.image_size = c.image_size;
+    o.width = c.width;
+    o.logits = c.logits;
+    o.dtype = dtype;
+    ODEGAN_CHECK(!c.spectral_norm, "--spectral-norm: the DCGAN is built without it; use --arch resnet for SN-GAN");
+    p = solvers::Players::unconditional(nn::models::dcgan_generator(o), nn::models::dcgan_discriminator(o));
+  } else if (c.arch == "resnet" || c.arch == "imagenet_resnet") {
+    nn::models::ResNetOptions o;
+    o.latent = c.latent;
+    o.image_channels = c.channels;
+    o.spectral_norm = c.spectral_norm;
+    o.dtype = dtype;
+    std::shared_ptr<nn::models::ResNetGenerator> rg;
+    std::shared_ptr<nn::models::ResNetDiscriminator> rd;
+    if (c.arch == "resnet") {
+      ODEGAN_CHECK(c.image_size == 32, "--arch resnet is the 32x32 CIFAR ResNet; got --image-size ", c.image_size);
+      rg = nn::models::cifar_resnet_generator(o, c.width);
+      rd = nn::models::cifar_resnet_discriminator(o, c.width);
+    } else {
+      o.num_classes = c.conditional ? c.num_classes : 0;
+      ODEGAN_CHECK(!c.conditional || c.num_classes > 0, "a conditional model needs a labelled dataset");
+      rg = nn::models::imagenet_resnet_generator(o, c.ch, c.image_size);
+      rd = nn::models::imagenet_resnet_discriminator(o, c.ch, c.image_size);
+    }
+    p.generator = rg;
+    p.discriminator = rd;
+    p.generate = [rg](const Var& z, const Tensor& y) { return rg->forward(z, y); };
+    p.discriminate = [rd](const Var& x, const Tensor& y) { return rd->forward(x, y); };
+  } else {
+    ODEGAN_FAIL("unknown --arch '", c.arch, "': expected dcgan, resnet or imagenet_resnet");
+  }
+  Generator init(c.seed);
+  p.generator->reset_all(init, nn::parse_init(c.init));
+  p.discriminator->reset_all(init, nn::parse_init(c.init));
+  p.generator->to(device);
+  p.discriminator->to(device);
+  return p;
+}
+
+double step_size(const ImageGanConfig& c, int64_t step) {
+  if (c.schedule == "constant") return c.h;
+  ODEGAN_CHECK(c.schedule == "reference", "unknown --schedule '", c.schedule, "': reference or constant");
+  if (step < 500) return c.h / 4;
+  if (step >= 400000) return c.h / 2;
+  return c.h;
+}
+
+// ---------------------------------------------------------------- training
+
+namespace {
+
+const std::vector<std::string> kColumns = {"step",     "loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "reg_norm",
+                                           "h",        "error",  "ms",     "images_per_s"};
+
+void write_loss_figure(const std::string& path, const MetricsLog& log, solvers::GanLoss loss, const std::string& title) {
+  const std::vector<double> step = log.column("step"), ld = log.column("loss_d"), lg = log.column("loss_g");
+  plot::Canvas cv(900, 420);
+  plot::Axes ax(cv, 80, 40, 780, 320);
+  auto r = plot::finite_range(ld), r2 = plot::finite_range(lg);
+  const double lo = std::min({r[0], r2[0], solvers::nash_loss_g(loss)});
+  const double hi = std::max({r[1], r2[1], solvers::nash_loss_d(loss)});
+  ax.set_limits(step.empty() ? 0 : step.front(), step.empty() ? 1 : step.back(), lo - 0.05 * (hi - lo),
+                hi + 0.05 * (hi - lo));
+  ax.plot(step, ld, plot::colors::blue, 1.0);
+  ax.plot(step, lg, plot::colors::orange, 1.0);
+  ax.hline(solvers::nash_loss_d(loss), plot::colors::red);
+  ax.hline(solvers::nash_loss_g(loss), plot::colors::red);
+  ax.draw_frame(title, "step", "loss");
+  ax.legend({{"l_D", plot::colors::blue}, {"l_G", plot::colors::orange}, {"Nash values", plot::colors::red}});
+  cv.save_png(path);
+}
+
+void save_samples(const std::string& dir, int64_t step, solvers::Players& p, const Tensor& z, const Tensor& labels) {
+  prepare_dir(dir);
+  ad::NoGradGuard no_grad;
+  p.generator->eval();
+  Tensor x = p.generate(Var(z), labels).data();
+  p.generator->train();
+  char name[64];
+  std::snprintf(name, sizeof name, "/step-%09lld.png", static_cast<long long>(step));
+  data::write_image_grid(dir + name, x, 8);
+  data::write_image_grid(dir + "/latest.png", x, 8);
+}
+
+}  // namespace
+
+int train_image_gan(ImageGanConfig c, const std::string& program) {
+  ODEGAN_CHECK(!c.out.empty(), "--out is required");
+  ODEGAN_CHECK(c.steps >= 0 && c.batch > 0 && c.latent > 0 && c.h > 0 && c.lambda >= 0,
+               "need --steps >= 0, --batch > 0, --latent > 0, --h > 0 and --lambda >= 0");
+  ODEGAN_CHECK(c.dtype == "float32" || c.dtype == "float64", "--dtype must be float32 or float64");
+  const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
+  const Device dev = Device::parse(c.device);
+  prepare_dir(c.out);
+
+  data::DatasetOptions dopt;
+  dopt.format = c.format;
+  dopt.image_size = c.image_size;
+  dopt.channels = static_cast<int>(c.channels);
+  dopt.random_crop = c.random_crop;
+  dopt.random_flip = c.random_flip;
+  std::shared_ptr<const data::Dataset> dataset = data::open_dataset(c.data, dopt);
+  c.channels = dataset->sample_shape()[0];
+  c.image_size = dataset->sample_shape()[2];
+  c.num_classes = dataset->num_classes();
+  const bool conditional = c.arch == "imagenet_resnet" && c.conditional;
+  if (c.method == "sngan") c.spectral_norm = true;
+  write_json(c.out + "/config.json", c.to_json());
+
+  solvers::Players players = build_players(c, dtype, dev);
+  const std::string ckpt_dir = c.out + "/checkpoints";
+  std::optional<Checkpoint> ck;
+  if (c.resume) {
+    ck = load_latest_checkpoint(ckpt_dir);
+    if (!ck) std::printf("no checkpoint in %s: starting from step 0\n", ckpt_dir.c_str());
+  }
+  data::LoaderPosition pos;
+  Generator noise(c.seed + 1);
+  int64_t start = 0;
+  if (ck) {
+    pos = {ck->info.at("loader_epoch"), ck->info.at("loader_batch")};
+    noise.set_state(ck->info.at("noise_seed"), ck->info.at("noise_offset"));
+    start = ck->info.at("step");
+  }
+  data::LoaderOptions lopt;
+  lopt.batch = c.batch;
+  lopt.seed = c.seed + 2;
+  lopt.threads = c.threads;
+  lopt.device = dev;
+  data::Loader loader(dataset, lopt, pos);
+
+  solvers::BatchFn batches = [&] {
+    data::ImageBatch b = loader.next();
+    solvers::Batch out;
+    out.real = b.images.to(dtype);
+    out.z = Tensor::empty({c.batch, c.latent}, dtype, dev);
+    fill_normal(out.z, noise);
+    if (conditional) {
+      out.real_labels = b.labels;
+      std::vector<int32_t> y(static_cast<size_t>(c.batch));
+      for (auto& v : y) v = static_cast<int32_t>(noise.next_below(static_cast<uint64_t>(c.num_classes)));
+      out.fake_labels = Tensor::from_vector(y, {c.batch}).to(dev);
+    }
+    return out;
+  };
+  solvers::GameOptions gopt;
+  gopt.loss = solvers::parse_loss(c.loss);
+  gopt.per_player = c.per_player;
+  gopt.fresh_batch_per_stage = !c.shared_batches;
+  // The SN-GAN baseline trains without the regulariser; every other method uses lambda.
+  gopt.reg_lambda = c.method == "sngan" ? 0.0 : c.lambda;
+  solvers::GanGame game(players, batches, gopt);
+
+  // The method.
+  std::unique_ptr<solvers::RungeKutta> rk;
+  solvers::ButcherTableau tab;
+  bool adam_rk = false;
+  solvers::Adam adam({c.adam_lr, c.adam_beta1, c.adam_beta2, 1e-8}), adam_d = adam, adam_g = adam;
+  const std::string& m = c.method;
+  if (m == "gd") {
+    rk = std::make_unique<solvers::RungeKutta>(solvers::euler());
+  } else if (m == "adam" || m == "sngan") {
+    // optimiser baselines, below
+  } else if (m.size() > 5 && m.substr(m.size() - 5) == "_adam") {
+    adam_rk = true;
+    tab = solvers::tableau_by_name(m.substr(0, m.size() - 5));
+  } else {
+    rk = std::make_unique<solvers::RungeKutta>(solvers::tableau_by_name(m));
+  }
+
+  if (ck) {
+    game.state().copy_(ck->tensors.at("state").to(dev));
+    for (auto& [name, buf] : players.generator->named_buffers()) buf->copy_(ck->tensors.at("g." + name).to(dev));
+    for (auto& [name, buf] : players.discriminator->named_buffers()) buf->copy_(ck->tensors.at("d." + name).to(dev));
+    auto load_adam = [&](solvers::Adam& a, const std::string& k) {
+      if (ck->tensors.count(k + ".m"))
+        a.load_state({{"m", ck->tensors.at(k + ".m").to(dev)}, {"v", ck->tensors.at(k + ".v").to(dev)}},
+                     ck->info.at(k + "_steps"));
+    };
+    load_adam(adam, "adam");
+    load_adam(adam_d, "adam_d");
+    load_adam(adam_g, "adam_g");
+    std::printf("resuming %s from step %lld\n", c.out.c_str(), static_cast<long long>(start));
+  }
+  auto checkpoint = [&](int64_t step) {
+    Checkpoint k;
+    k.tensors["state"] = game.state();
+    for (auto& [name, p] : players.generator->named_parameters()) k.tensors["generator." + name] = p.data();
+    for (auto& [name, p] : players.discriminator->named_parameters()) k.tensors["discriminator." + name] = p.data();
+    for (auto& [name, buf] : players.generator->named_buffers()) k.tensors["g." + name] = *buf;
+    for (auto& [name, buf] : players.discriminator->named_buffers()) k.tensors["d." + name] = *buf;
+    auto save_adam = [&](solvers::Adam& a, const std::string& key) {
+      auto st = a.state();
+      if (!st.empty()) k.tensors[key + ".m"] = st.at("m"), k.tensors[key + ".v"] = st.at("v");
+      k.info[key + "_steps"] = a.steps();
+    };
+    save_adam(adam, "adam");
+    save_adam(adam_d, "adam_d");
+    save_adam(adam_g, "adam_g");
+    data::LoaderPosition lp = loader.position();
+    k.info["loader_epoch"] = lp.epoch;
+    k.info["loader_batch"] = lp.batch;
+    k.info["noise_seed"] = noise.seed();
+    k.info["noise_offset"] = noise.offset();
+    k.info["method"] = c.method;
+    k.info["config"] = c.to_json();
+    save_checkpoint(ckpt_dir, step, k);
+  };
+
+  // Fixed noise (and labels) for the sample grids.
+  Generator fixed(c.seed + 3);
+  Tensor z_fixed = Tensor::empty({64, c.latent}, dtype, dev);
+  fill_normal(z_fixed, fixed);
+  Tensor y_fixed;
+  if (conditional) {
+    std::vector<int32_t> y(64);
+    for (int i = 0; i < 64; ++i) y[static_cast<size_t>(i)] = static_cast<int32_t>(i % c.num_classes);
+    y_fixed = Tensor::from_vector(y, {64}).to(dev);
+  }
+
+  MetricsLog log(c.out + "/metrics.csv", kColumns, ck ? start : -1);
+  std::ofstream jsonl(c.out + "/metrics.jsonl", ck ? std::ios::app : std::ios::trunc);
+  ODEGAN_CHECK(jsonl.good(), "cannot write ", c.out, "/metrics.jsonl");
+  std::printf("%s: %s on %s (%s, %lld images), %s, %lld + %lld parameters, method %s\n", program.c_str(),
+              c.arch.c_str(), dev.str().c_str(), dataset->name().c_str(), static_cast<long long>(dataset->size()),
+              conditional ? "class-conditional" : "unconditional",
+              static_cast<long long>(players.generator->num_parameters()),
+              static_cast<long long>(players.discriminator->num_parameters()), c.method.c_str());
+  if (start == 0) save_samples(c.out + "/samples", 0, players, z_fixed, y_fixed);
+
+  Progress progress(c.steps, "steps");
+  for (int64_t step = start; step < c.steps; ++step) {
+    const double h = step_size(c, step);
+    auto t0 = std::chrono::steady_clock::now();
+    solvers::StepStats s;
+    if (rk) {
+      s = game.step(*rk, h);
+    } else if (adam_rk) {
+      s = game.step_adam(tab, adam, h);
+    } else if (m == "adam") {
+      s = game.step_optimizer(adam);
+    } else {
+      s = game.step_alternating(adam_d, adam_g, c.n_dis);
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const int64_t done = step + 1;
+    if (!s.finite) {
+      progress.finish();
+      ODEGAN_FAIL("training diverged at step ", done, " (loss_d = ", s.loss_d, ", loss_g = ", s.loss_g,
+                  "): a loss or the parameters are NaN/Inf. The last good checkpoint is kept in ", ckpt_dir,
+                  "; try a smaller --h or a larger --lambda");
+    }
+    if (c.error_every > 0 && done % c.error_every == 0) s.error = game.error_estimate(h);
+    // Images through the networks per second: each velocity evaluation uses one batch of
+    // real and one of generated images.
+    const double ips = ms > 0 ? 1000.0 * static_cast<double>(c.batch * s.evaluations) / ms : 0;
+    if (c.log_every > 0 && (done % c.log_every == 0 || done == c.steps)) {
+      log.append({double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h, s.error, ms, ips});
+      jsonl << json{{"step", done},
+                    {"loss_d", s.loss_d},
+                    {"loss_g", s.loss_g},
+                    {"nash_loss_d", solvers::nash_loss_d(gopt.loss)},
+                    {"nash_loss_g", solvers::nash_loss_g(gopt.loss)},
+                    {"grad_norm_d", s.grad_norm_d},
+                    {"grad_norm_g", s.grad_norm_g},
+                    {"reg_norm", s.reg_norm},
+                    {"h", s.h},
+                    {"error", s.error},
+                    {"ms_per_step", ms},
+                    {"images_per_s", ips}}
+                   .dump()
+            << "\n";
+    }
+    if (c.sample_every > 0 && (done % c.sample_every == 0 || done == c.steps))
+      save_samples(c.out + "/samples", done, players, z_fixed, y_fixed);
+    if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) {
+      jsonl.flush();
+      checkpoint(done);
+    }
+    char text[160];
+    std::snprintf(text, sizeof text, "%.0f img/s  l_D %.4f (Nash %.4f)  l_G %.4f (Nash %.4f)", ips, s.loss_d,
+                  solvers::nash_loss_d(gopt.loss), s.loss_g, solvers::nash_loss_g(gopt.loss));
+    progress.update(done, text);
+  }
+  progress.finish();
+  jsonl.flush();
+  if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
+  std::printf("wrote %s/{config.json,metrics.jsonl,metrics.csv,losses.png,samples/,checkpoints/}\n", c.out.c_str());
+  return 0;
+}
+
+}  // namespace odegan::app
