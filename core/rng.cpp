@@ -36,13 +36,41 @@ uint64_t counters_for_normal(int64_t n) { return static_cast<uint64_t>((n + 1) /
 
 namespace {
 
+// Normals in blocks of 16 counters, one transform at a time over the block: the same
+// arithmetic as philox::generate (same bits), in loops the compiler can vectorise.
+template <class T>
+void normal_block(T* out, int64_t n, const philox::DistParams& prm, uint64_t seed, uint64_t first) {
+  constexpr int B = 16;
+  uint32_t w0[B], w1[B], w2[B], w3[B];
+  double lg[B], u2[B], sn[B], cs[B];
+  const int count = static_cast<int>(std::min<int64_t>(B, (n + 1) / 2));
+  for (int c = 0; c < count; ++c) {
+    philox::U4 r = philox::philox4x32_10(first + static_cast<uint64_t>(c), seed);
+    w0[c] = r.x, w1[c] = r.y, w2[c] = r.z, w3[c] = r.w;
+  }
+  for (int c = 0; c < count; ++c) lg[c] = philox::log_unit(philox::sub(1.0, philox::uniform53(w0[c], w1[c])));
+  for (int c = 0; c < count; ++c) u2[c] = philox::uniform53(w2[c], w3[c]);
+  for (int c = 0; c < count; ++c) philox::sincos_2pi(u2[c], &sn[c], &cs[c]);
+  for (int c = 0; c < count; ++c) {
+    const double rad = philox::sqrt_rn(philox::mul(-2.0, lg[c]));
+    const int64_t i = 2 * static_cast<int64_t>(c);
+    out[i] = static_cast<T>(philox::add(prm.p[0], philox::mul(prm.p[1], philox::mul(rad, cs[c]))));
+    if (i + 1 < n) out[i + 1] = static_cast<T>(philox::add(prm.p[0], philox::mul(prm.p[1], philox::mul(rad, sn[c]))));
+  }
+}
+
 template <class T>
 void fill_host(T* out, int64_t n, philox::Dist dist, const philox::DistParams& prm, uint64_t seed,
                uint64_t first) {
+  if (dist == philox::Dist::normal) {
+    for (int64_t c0 = 0; 2 * c0 < n; c0 += 16)
+      normal_block(out + 2 * c0, n - 2 * c0, prm, seed, first + static_cast<uint64_t>(c0));
+    return;
+  }
   const int per = philox::values_per_counter<T>(dist);
   int64_t counters = (n + per - 1) / per;
   // Counters are independent, so splitting them across threads gives the same numbers.
-#pragma omp parallel for schedule(static) if (counters >= 4096)
+#pragma omp parallel for schedule(static) if (counters >= 65536)
   for (int64_t c = 0; c < counters; ++c) {
     T v[4] = {};
     philox::generate<T>(dist, prm, seed, first + static_cast<uint64_t>(c), v);

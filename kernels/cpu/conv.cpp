@@ -66,7 +66,7 @@ void col2im(const T* col, const Dims& d, const Conv2dGeometry& g, T* x) {
 
 // Images are independent: spread them over threads (each with its own column buffer);
 // the gemm inside then runs on its thread alone.
-bool parallel_images(const Dims& d) { return d.n > 1 && d.n * d.k * d.crs() * d.pq() >= (int64_t(1) << 18); }
+bool parallel_images(const Dims& d) { return d.n > 1 && d.n * d.k * d.crs() * d.pq() >= (int64_t(1) << 22); }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeometry& g) {
   const Dims d = dims(x.shape(), w.shape(), y.shape());

@@ -25,6 +25,10 @@ struct Blocking<double> {
   static constexpr int MR = 6, NR = 8;
 };
 constexpr int64_t KC = 256, MC = 96, NC = 1024;
+// Products smaller than this (multiply-adds) stay on the calling thread: waking OpenMP
+// workers costs microseconds, and idle workers spin, which slows everything else on a
+// busy machine (small models run faster single-threaded).
+constexpr int64_t kThreadedWork = int64_t(1) << 22;
 
 // A per-thread buffer of at least n elements, kept for the next call (contents undefined).
 template <class T, int Slot>
@@ -242,7 +246,7 @@ void gemm_raw(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
   // enough work to pay for waking them. Each tile's result does not depend on which
   // thread computes it, so the output is the same for any number of threads.
   const int64_t mblocks = (m + MC - 1) / MC, nblocks = (n + NC - 1) / NC, tiles = mblocks * nblocks;
-  const bool threads = tiles > 1 && m * n * k >= (int64_t(1) << 17);
+  const bool threads = tiles > 1 && m * n * k >= kThreadedWork;
   parallel_for(tiles, threads ? 1 : tiles + 1, [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t)
       gemm_tile(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, t % mblocks, t / mblocks);

@@ -69,6 +69,27 @@ TEST(Rng, StateIsTwoIntegersAndFillsConsumeCounters) {
   EXPECT_EQ(c.to_vector<double>(), bv);
 }
 
+TEST(Rng, HostFillsMatchThePerCounterDefinitionTheGpuUses) {
+  // The CPU fills are written for speed; the CUDA kernel calls philox::generate per
+  // counter. Both must give the same bits.
+  for (DType dt : testing::kFloatTypes)
+    for (int64_t n : {1, 2, 31, 32, 33, 1001}) {
+      Tensor t = Tensor::empty({n}, dt);
+      Generator g(5, 7);
+      fill_normal(t, g, 0.5, 2.0);
+      std::vector<double> got = t.to_vector<double>();
+      philox::DistParams prm{{0.5, 2.0, 0, 0, 0, 0}};
+      for (int64_t c = 0; 2 * c < n; ++c) {
+        double v[4];
+        philox::generate<double>(philox::Dist::normal, prm, 5, 7 + static_cast<uint64_t>(c), v);
+        for (int j = 0; j < 2 && 2 * c + j < n; ++j) {
+          const double want = dt == DType::f32 ? static_cast<double>(static_cast<float>(v[j])) : v[j];
+          ASSERT_EQ(got[static_cast<size_t>(2 * c + j)], want) << n << " " << c;
+        }
+      }
+    }
+}
+
 TEST(Rng, UniformMomentsAndRange) {
   for (DType dt : testing::kFloatTypes) {
     std::vector<double> v = draw(fill_uniform, 1 << 20, 5, dt, -1, 3);
