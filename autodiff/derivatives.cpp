@@ -39,6 +39,7 @@ RULE(LeakyReluBackward) { return {leaky_relu_backward(g[0], unpack(x), slope)}; 
 RULE(TanhBackward) { return {tanh_backward(g[0], unpack(y))}; }
 RULE(SigmoidBackward) { return {sigmoid_backward(g[0], unpack(y))}; }
 RULE(SoftplusBackward) { return {mul(g[0], sigmoid(unpack(x)))}; }
+RULE(SiluBackward) { return {silu_backward(g[0], unpack(x))}; }
 
 // The fused activation backwards are linear in the incoming gradient; relu's mask is
 // piecewise constant in x (zero derivative almost everywhere).
@@ -52,6 +53,16 @@ RULE(SigmoidBackwardBackward) {  // f(grad, y) = grad y (1 - y)
   Var y_ = unpack(y);
   return {need(0) ? sigmoid_backward(g[0], y_) : Var(),
           need(1) ? mul(mul(g[0], unpack(grad)), affine(y_, -2.0, 1.0)) : Var()};
+}
+
+RULE(SiluBackwardBackward) {  // f(grad, x) = grad d(x), d = s (1 + x (1 - s)), d' = s (1 - s) (2 + x (1 - 2 s))
+  Var x_ = unpack(x);
+  Var dd;
+  if (need(1)) {
+    Var s = sigmoid(x_);
+    dd = mul(mul(s, affine(s, -1.0, 1.0)), add(mul(x_, affine(s, -2.0, 1.0)), 2.0));
+  }
+  return {need(0) ? silu_backward(g[0], x_) : Var(), need(1) ? mul(mul(g[0], unpack(grad)), dd) : Var()};
 }
 
 // ---------------------------------------------------------------- reductions and shape

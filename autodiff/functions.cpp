@@ -98,6 +98,7 @@ Var tanh(const Var& x) { return unary_saving_output<TanhBackward>(Unary::tanh, x
 Var sigmoid(const Var& x) { return unary_saving_output<SigmoidBackward>(Unary::sigmoid, x); }
 Var softplus(const Var& x) { return unary_saving_input<SoftplusBackward>(Unary::softplus, x); }
 Var log_sigmoid(const Var& x) { return neg(softplus(neg(x))); }
+Var silu(const Var& x) { return unary_saving_input<SiluBackward>(Unary::silu, x); }
 
 Var pow(const Var& x, double p) {
   Var y = unary_saving_input<PowBackward>(Unary::pow, x, p);
@@ -129,6 +130,13 @@ Var tanh_backward(const Var& grad, const Var& y) {
   Tensor r = kernels::binary(Binary::tanh_backward, grad.data(), y.data());
   auto node = make_node<TanhBackwardBackward>({&grad, &y});
   if (node) node->grad = SavedVar(grad, false), node->y = SavedVar(y, false);
+  return finish(r, node);
+}
+
+Var silu_backward(const Var& grad, const Var& x) {
+  Tensor r = kernels::binary(Binary::silu_backward, grad.data(), x.data());
+  auto node = make_node<SiluBackwardBackward>({&grad, &x});
+  if (node) node->grad = SavedVar(grad, false), node->x = SavedVar(x, false);
   return finish(r, node);
 }
 

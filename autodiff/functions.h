@@ -33,6 +33,7 @@ Var tanh(const Var& x);
 Var sigmoid(const Var& x);
 Var softplus(const Var& x);     // log(1 + e^x), stable
 Var log_sigmoid(const Var& x);  // -softplus(-x)
+Var silu(const Var& x);         // x * sigmoid(x)
 
 inline Var operator+(const Var& a, const Var& b) { return add(a, b); }
 inline Var operator-(const Var& a, const Var& b) { return sub(a, b); }
@@ -50,6 +51,7 @@ Var relu_backward(const Var& grad, const Var& x);                      // grad *
 Var leaky_relu_backward(const Var& grad, const Var& x, double slope);  // grad * (x > 0 ? 1 : slope)
 Var tanh_backward(const Var& grad, const Var& y);                      // grad * (1 - y^2), y = tanh(x)
 Var sigmoid_backward(const Var& grad, const Var& y);                   // grad * y (1 - y), y = sigmoid(x)
+Var silu_backward(const Var& grad, const Var& x);                      // grad * silu'(x)
 
 // ---- reductions and shape
 Var sum(const Var& x, const std::vector<int>& axes = {}, bool keepdim = false);

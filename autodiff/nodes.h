@@ -89,6 +89,10 @@ ODEGAN_NODE(SoftplusBackward)
   SavedVar x;
   ODEGAN_RELEASE(&x)
 };
+ODEGAN_NODE(SiluBackward)
+  SavedVar x;
+  ODEGAN_RELEASE(&x)
+};
 // The nodes of the fused activation backwards (inputs: grad, x or y).
 ODEGAN_NODE(ReluBackwardBackward)
   SavedVar x;
@@ -106,6 +110,10 @@ ODEGAN_NODE(TanhBackwardBackward)
 ODEGAN_NODE(SigmoidBackwardBackward)
   SavedVar grad, y;
   ODEGAN_RELEASE(&grad, &y)
+};
+ODEGAN_NODE(SiluBackwardBackward)  // inputs: grad, x
+  SavedVar grad, x;
+  ODEGAN_RELEASE(&grad, &x)
 };
 
 // ---- reductions and shape

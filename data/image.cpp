@@ -168,6 +168,17 @@ void write_png(const std::string& path, const Image& img) {
   ODEGAN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "' to '", path, "'");
 }
 
+void write_jpeg(const std::string& path, const Image& img, int quality) {
+  ODEGAN_CHECK(img.channels == 1 || img.channels == 3, "write_jpeg: 1 or 3 channels, got ", img.channels);
+  std::vector<unsigned char> px(img.px.size());
+  for (size_t i = 0; i < px.size(); ++i)
+    px[i] = static_cast<unsigned char>(std::lround(std::clamp(img.px[i], 0.f, 255.f)));
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  ODEGAN_CHECK(stbi_write_jpg(tmp.c_str(), img.width, img.height, img.channels, px.data(), quality) != 0,
+               "cannot write JPEG '", path, "'");
+  ODEGAN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "' to '", path, "'");
+}
+
 void write_image_grid(const std::string& path, const Tensor& images, int cols) {
   ODEGAN_CHECK(images.ndim() == 4 && (images.shape()[1] == 1 || images.shape()[1] == 3),
                "write_image_grid: images must be (N, 1 or 3, H, W), got ", images.shape().str());

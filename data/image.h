@@ -38,6 +38,8 @@ void image_to_chw(const Image& img, float* out);
 
 // Writes an RGB or gray image (pixels in [0, 255]) as PNG, atomically.
 void write_png(const std::string& path, const Image& img);
+// Writes a JPEG (for test data and benchmarks), atomically.
+void write_jpeg(const std::string& path, const Image& img, int quality = 90);
 // Writes images (N, C, H, W) with values in [-1, 1] as one PNG grid of `cols` columns
 // (8 x 8 for 64 images) with a 2-pixel border. Any device; C = 1 or 3.
 void write_image_grid(const std::string& path, const Tensor& images, int cols = 8);

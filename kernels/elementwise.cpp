@@ -14,7 +14,7 @@ const char* unary_name(Unary op) {
 #define F(name) \
   case Unary::name: return #name;
     F(neg) F(exp) F(log) F(sqrt) F(rsqrt) F(abs) F(square) F(reciprocal) F(relu) F(leaky_relu) F(tanh)
-    F(sigmoid) F(softplus) F(log_sigmoid) F(step) F(leaky_step) F(sign) F(affine) F(pow)
+    F(sigmoid) F(softplus) F(log_sigmoid) F(silu) F(step) F(leaky_step) F(sign) F(affine) F(pow)
 #undef F
   }
   return "?";
@@ -25,7 +25,7 @@ const char* binary_name(Binary op) {
 #define F(name) \
   case Binary::name: return #name;
     F(add) F(sub) F(mul) F(div) F(maximum) F(minimum) F(relu_backward) F(leaky_relu_backward) F(tanh_backward)
-    F(sigmoid_backward)
+    F(sigmoid_backward) F(silu_backward)
 #undef F
   }
   return "?";

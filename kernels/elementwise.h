@@ -25,6 +25,7 @@ enum class Unary : unsigned char {
   sigmoid,     // 1 / (1 + e^-x), stable for large |x|
   softplus,    // ln(1 + e^x), stable: max(x, 0) + log1p(e^-|x|)
   log_sigmoid, // -softplus(-x)
+  silu,        // x * sigmoid(x) (also called swish)
   step,        // x > 0 ? 1 : 0 (the derivative mask of relu)
   leaky_step,  // x > 0 ? 1 : a (the derivative mask of leaky_relu)
   sign,        // -1, 0, 1
@@ -47,6 +48,7 @@ enum class Binary : unsigned char {
   leaky_relu_backward,  // x * (y > 0 ? 1 : a)    y = leaky_relu input
   tanh_backward,        // x * (1 - y^2)          y = tanh output
   sigmoid_backward,     // x * y * (1 - y)        y = sigmoid output
+  silu_backward,        // x * s (1 + y (1 - s))  y = silu input, s = sigmoid(y)
 };
 const char* binary_name(Binary op);
 

@@ -53,6 +53,7 @@ ODEGAN_HD T unary(T x, T a, T b) {
   if constexpr (OP == Unary::sigmoid) return sigmoid(x);
   if constexpr (OP == Unary::softplus) return softplus(x);
   if constexpr (OP == Unary::log_sigmoid) return -softplus(-x);
+  if constexpr (OP == Unary::silu) return x * sigmoid(x);
   if constexpr (OP == Unary::step) return x > T(0) ? T(1) : T(0);
   if constexpr (OP == Unary::leaky_step) return x > T(0) ? T(1) : a;
   if constexpr (OP == Unary::sign) return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
@@ -72,14 +73,18 @@ ODEGAN_HD T binary(T x, T y, T a) {
   if constexpr (OP == Binary::leaky_relu_backward) return y > T(0) ? x : a * x;
   if constexpr (OP == Binary::tanh_backward) return x * (T(1) - y * y);
   if constexpr (OP == Binary::sigmoid_backward) return x * y * (T(1) - y);
+  if constexpr (OP == Binary::silu_backward) {
+    const T s = sigmoid(y);
+    return x * s * (T(1) + y * (T(1) - s));
+  }
 }
 
 // X-macros listing every op, for switches that turn a runtime op into a template argument.
 #define ODEGAN_UNARY_CASES(F)                                                                   \
   F(neg) F(exp) F(log) F(sqrt) F(rsqrt) F(abs) F(square) F(reciprocal) F(relu) F(leaky_relu)   \
-  F(tanh) F(sigmoid) F(softplus) F(log_sigmoid) F(step) F(leaky_step) F(sign) F(affine) F(pow)
+  F(tanh) F(sigmoid) F(softplus) F(log_sigmoid) F(silu) F(step) F(leaky_step) F(sign) F(affine) F(pow)
 #define ODEGAN_BINARY_CASES(F) \
   F(add) F(sub) F(mul) F(div) F(maximum) F(minimum) F(relu_backward) F(leaky_relu_backward) \
-  F(tanh_backward) F(sigmoid_backward)
+  F(tanh_backward) F(sigmoid_backward) F(silu_backward)
 
 }  // namespace odegan::kernels::ops

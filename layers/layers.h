@@ -135,6 +135,11 @@ class Tanh : public Module {
   std::string type_name() const override { return "Tanh"; }
   Var forward(const Var& x) override { return ad::tanh(x); }
 };
+class SiLU : public Module {  // x * sigmoid(x); the worked example of docs/adding-a-layer.md
+ public:
+  std::string type_name() const override { return "SiLU"; }
+  Var forward(const Var& x) override { return ad::silu(x); }
+};
 class Sigmoid : public Module {
  public:
   std::string type_name() const override { return "Sigmoid"; }

@@ -54,6 +54,7 @@ std::vector<Case> cases() {
   c.push_back({"sigmoid", one(sigmoid), {rnd({7}, 21, -4, 4)}});
   c.push_back({"softplus", one(softplus), {rnd({7}, 22, -4, 4)}});
   c.push_back({"log_sigmoid", one(log_sigmoid), {rnd({7}, 23, -4, 4)}});
+  c.push_back({"silu", one(silu), {rnd({7}, 83, -4, 4)}});
   // fused activation backwards (as functions of (grad, x or y))
   c.push_back({"relu_backward", [](auto& v) { return relu_backward(v[0], v[1]); }, {rnd({6}, 24), away({6}, 25)},
                true, 1e-3});
@@ -62,6 +63,7 @@ std::vector<Case> cases() {
   c.push_back({"tanh_backward", [](auto& v) { return tanh_backward(v[0], v[1]); }, {rnd({6}, 28), rnd({6}, 29)}});
   c.push_back(
       {"sigmoid_backward", [](auto& v) { return sigmoid_backward(v[0], v[1]); }, {rnd({6}, 30), rnd({6}, 31)}});
+  c.push_back({"silu_backward", [](auto& v) { return silu_backward(v[0], v[1]); }, {rnd({6}, 84), rnd({6}, 85, -3, 3)}});
   // reductions and shape
   c.push_back({"sum_all", [](auto& v) { return sum(v[0]); }, {rnd({2, 3, 4}, 32)}});
   c.push_back({"sum_axes_keepdim", [](auto& v) { return sum(v[0], {0, 2}, true); }, {rnd({2, 3, 4}, 33)}});

@@ -41,6 +41,7 @@ std::vector<UnaryCase> unary_cases() {
       {Unary::sigmoid, [](L x, L, L) { return 1 / (1 + std::exp(-x)); }, -30, 30},
       {Unary::softplus, [](L x, L, L) { return std::log1p(std::exp(x)); }, -30, 30},
       {Unary::log_sigmoid, [](L x, L, L) { return -std::log1p(std::exp(-x)); }, -30, 30},
+      {Unary::silu, [](L x, L, L) { return x / (1 + std::exp(-x)); }, -20, 20},
       {Unary::step, [](L x, L, L) { return x > 0 ? 1 : 0; }, -3, 3},
       {Unary::leaky_step, [](L x, L a, L) { return x > 0 ? 1 : a; }, -3, 3, 0.2},
       {Unary::sign, [](L x, L, L) { return x > 0 ? 1 : (x < 0 ? -1 : 0); }, -3, 3},
@@ -132,6 +133,11 @@ std::vector<BinaryCase> binary_cases() {
       {Binary::leaky_relu_backward, [](L x, L y, L a) { return y > 0 ? x : a * x; }, 0.1},
       {Binary::tanh_backward, [](L x, L y, L) { return x * (1 - y * y); }},
       {Binary::sigmoid_backward, [](L x, L y, L) { return x * y * (1 - y); }},
+      {Binary::silu_backward,
+       [](L x, L y, L) {
+         L s = 1 / (1 + std::exp(-y));
+         return x * s * (1 + y * (1 - s));
+       }},
   };
 }
 

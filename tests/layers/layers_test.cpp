@@ -118,6 +118,8 @@ TEST(Layers, EmbeddingAndParameterFreeLayers) {
   check_layer(tanh_l, {3, 4}, {3, 4});
   Sigmoid sig;
   check_layer(sig, {3, 4}, {3, 4});
+  SiLU silu_l;
+  check_layer(silu_l, {3, 4}, {3, 4});
   Upsample up;
   check_layer(up, {1, 2, 2, 3}, {1, 2, 4, 6});
   AvgPool2d pool(2);

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The same ODE-GAN steps in PyTorch (eager), as a speed reference for our benchmarks.
+
+  python3 scripts/bench_pytorch.py [--device cpu|cuda] [--only mog|dcgan] [--threads N]
+
+MoG: the paper's MLPs (G 32-25-25-2, D 2-25-25-1), batch 512, one RK4 step with the
+regulariser grad_theta ||d l_G / d phi||^2 computed from the first stage's forward pass,
+joint integration, one batch shared by the stages -- exactly what odegan_bench_mog times.
+DCGAN: forward, backward, the regulariser's double backward and one RK4 step (fresh
+batches per stage) at batch 64, as odegan_bench_models times. float32 throughout,
+TF32 off.
+"""
+import argparse
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timeit(fn, device, iters, warmup=3):
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    sync(device)
+    return (time.perf_counter() - t0) / iters * 1e3
+
+
+class Game:
+    """Flat views of the players' parameters, the velocity and Algorithm 1."""
+
+    def __init__(self, g, d, batch_fn, lam, shared):
+        self.g, self.d, self.batch_fn, self.lam, self.shared = g, d, batch_fn, lam, shared
+        self.theta = list(d.parameters())
+        self.phi = list(g.parameters())
+
+    def losses(self, real, z):
+        fake = self.g(z)
+        dr, df = self.d(real), self.d(fake)
+        ld = F.softplus(-dr).mean() + F.softplus(df).mean()
+        lg = F.softplus(-df).mean()
+        return ld, lg
+
+    def velocity(self, real, z):
+        ld, lg = self.losses(real, z)
+        gt = torch.autograd.grad(ld, self.theta, retain_graph=True)
+        gp = torch.autograd.grad(lg, self.phi)
+        return [-x for x in gt], [-x for x in gp]
+
+    def step(self, h):
+        real, z = self.batch_fn()
+        ld, lg = self.losses(real, z)
+        gp = torch.autograd.grad(lg, self.phi, create_graph=True)
+        gt = torch.autograd.grad(ld, self.theta, retain_graph=True)
+        reg = sum((x * x).sum() for x in gp)
+        g_reg = torch.autograd.grad(reg, self.theta)
+        k = ([-x for x in gt], [-x.detach() for x in gp])
+        params = self.theta + self.phi
+        y0 = [p.detach().clone() for p in params]
+        acc = [y + h / 6 * v for y, v in zip(y0, k[0] + k[1])]
+        with torch.no_grad():
+            for a, c in ((0.5, 1 / 3), (0.5, 1 / 3), (1.0, 1 / 6)):
+                for p, y, v in zip(params, y0, k[0] + k[1]):
+                    p.copy_(y + h * a * v)
+                with torch.enable_grad():
+                    b = (real, z) if self.shared else self.batch_fn()
+                    kt, kp = self.velocity(*b)
+                k = (kt, kp)
+                for i, v in enumerate(kt + kp):
+                    acc[i] = acc[i] + h * c * v
+            for p, a in zip(params, acc):
+                p.copy_(a)
+            for p, g in zip(self.theta, g_reg):
+                p.sub_(h * self.lam * g)
+
+
+def mlp(i, hidden, o):
+    return nn.Sequential(nn.Linear(i, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, o))
+
+
+def bench_mog(device, iters):
+    g, d = mlp(32, 25, 2).to(device), mlp(2, 25, 1).to(device)
+    means = torch.tensor([[x, y] for x in (1.5, 0.5, -1.5, -0.5) for y in (1.5, 0.5, -0.5, -1.5)], device=device)
+    tiled = means.repeat(32, 1)
+
+    def batch():
+        return tiled + 0.02 * torch.randn(512, 2, device=device), torch.randn(512, 32, device=device)
+
+    game = Game(g, d, batch, 0.07, shared=True)
+    ms = timeit(lambda: game.step(0.1), device, iters)
+    print(f"pytorch {torch.__version__} {device.type}: MoG RK4 + regulariser step {ms:.3f} ms "
+          f"({torch.get_num_threads()} threads)")
+
+
+def dcgan(channels=3):
+    g = nn.Sequential(nn.Linear(128, 4 * 4 * 512), nn.Unflatten(1, (512, 4, 4)),
+                      nn.ConvTranspose2d(512, 256, 4, 2, 1), nn.BatchNorm2d(256, 1e-3, 0.001), nn.ReLU(),
+                      nn.ConvTranspose2d(256, 128, 4, 2, 1), nn.BatchNorm2d(128, 1e-3, 0.001), nn.ReLU(),
+                      nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64, 1e-3, 0.001), nn.ReLU(),
+                      nn.ConvTranspose2d(64, channels, 3, 1, 1), nn.Tanh())
+    layers, c = [], channels
+    for out, k, s in ((64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1), (256, 4, 2), (512, 3, 1)):
+        layers += [nn.Conv2d(c, out, k, s, 1), nn.LeakyReLU(0.1)]
+        c = out
+    d = nn.Sequential(*layers, nn.Flatten(), nn.Linear(512 * 16, 1))
+    return g, d
+
+
+def bench_dcgan(device, iters, batch=64):
+    g, d = (m.to(device) for m in dcgan())
+    z = torch.randn(batch, 128, device=device)
+    real = torch.rand(batch, 3, 32, 32, device=device) * 2 - 1
+    phi, theta = list(g.parameters()), list(d.parameters())
+
+    def loss_g():
+        return F.softplus(-d(g(z))).mean()
+
+    def fwd():
+        with torch.no_grad():
+            loss_g()
+
+    def fwd_bwd():
+        torch.autograd.grad(loss_g(), phi)
+
+    def reg():
+        gp = torch.autograd.grad(loss_g(), phi, create_graph=True)
+        torch.autograd.grad(sum((x * x).sum() for x in gp), theta)
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    f, fb, r = timeit(fwd, device, iters), timeit(fwd_bwd, device, iters), timeit(reg, device, iters)
+    print(f"pytorch {device.type} DCGAN batch {batch}: forward {f:.2f} ms, backward {fb - f:.2f} ms, "
+          f"regulariser {r - f:.2f} ms (= {(r - f) / (fb - f):.2f} x backward)")
+    game = Game(g, d, lambda: (real, torch.randn(batch, 128, device=device)), 0.02, shared=False)
+    ms = timeit(lambda: game.step(0.01), device, max(1, iters // 2), warmup=1)
+    print(f"pytorch {device.type} DCGAN RK4 step with regulariser: {ms:.2f} ms, {1000 * batch * 4 / ms:.0f} images/s")
+    if device.type == "cuda":
+        print(f"pytorch peak CUDA memory {torch.cuda.max_memory_allocated() / 1e6:.1f} MB")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--only", choices=["mog", "dcgan"])
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--iters", type=int, default=0)
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+    device = torch.device(a.device)
+    if a.only in (None, "mog"):
+        bench_mog(device, a.iters or 200)
+    if a.only in (None, "dcgan"):
+        bench_dcgan(device, a.iters or (20 if device.type == "cuda" else 3))
+
+
+if __name__ == "__main__":
+    main()
