@@ -125,6 +125,17 @@ void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, co
       for (int v = 0; v < NV; ++v) acc[i][v] += ai * b[v];
     }
   }
+  if (rows == MR && cols == NR && beta == T(0)) {  // the common case: whole vectors straight to C
+    const V va = V{} + alpha;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const V r = acc[i][v] * va;
+        std::memcpy(c + i * ldc + v * W, &r, sizeof(V));
+      }
+    return;
+  }
   alignas(32) T out[MR][NR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
