@@ -54,6 +54,7 @@ Tensor rnd(const Shape& s) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Kernel benchmark"};
+  app.option_defaults()->always_capture_default();  // --help shows defaults
   std::string device = "auto";
   int64_t batch = 16;
   app.add_option("--device", device, "cpu, cuda or auto");

@@ -19,6 +19,7 @@ using namespace odegan;
 
 int main(int argc, char** argv) {
   CLI::App cli{"Image-folder loader throughput (decode + crop + resize), CPU"};
+  cli.option_defaults()->always_capture_default();  // --help shows defaults
   int images = 256, size = 128, batch = 32;
   std::string threads_arg = "1,2,4";
   cli.add_option("--images", images, "synthetic images to write");

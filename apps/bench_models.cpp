@@ -34,6 +34,7 @@ double time_ms(const std::function<void()>& f, int iters) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"Forward / backward / double-backward / RK4-step timings of the paper's networks"};
+  cli.option_defaults()->always_capture_default();  // --help shows defaults
   std::string device = "auto", arch = "dcgan", method = "rk4";
   int64_t batch = 64;
   double width = 1.0;

@@ -16,6 +16,7 @@ using namespace odegan;
 
 int main(int argc, char** argv) {
   CLI::App app{"Milliseconds per MoG ODE-GAN training step"};
+  app.option_defaults()->always_capture_default();  // --help shows defaults
   std::string device_name = "auto", method = "rk4";
   int steps = 300, warmup = 30;
   int64_t batch = 512;

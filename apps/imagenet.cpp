@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     c.threads = 8;
     bool unconditional = false;
     CLI::App cli{"ODE-GAN on ImageNet-layout folders: class-conditional ResNet (projection discriminator)"};
+    cli.option_defaults()->always_capture_default();  // --help shows defaults
     app::add_image_gan_flags(cli, c);
     cli.add_option("--ch", c.ch, "base channel count (64 in the SN-GAN paper)");
     cli.add_flag("--unconditional", unconditional, "ignore the labels");

@@ -38,7 +38,7 @@ struct Config {
   int64_t batch = 512;
   int64_t latent = 32;
   int64_t hidden = 25;
-  uint64_t seed = 0;
+  uint64_t seed = 1;  // see docs/reproducing.md for the outcome over seeds 0-5
   std::string loss = "non_saturating";
   bool per_player = false;
   bool fresh_batches = false;
@@ -273,6 +273,7 @@ int main(int argc, char** argv) {
   return app::run_main("odegan_mog", [&] {
     Config c;
     CLI::App cli{"ODE-GAN on the 16-mode mixture of Gaussians (paper Fig. 2)"};
+    cli.option_defaults()->always_capture_default();  // --help shows defaults
     cli.add_option("--out", c.out, "run directory (created if missing)");
     cli.add_option("--device", c.device, "cpu, cuda, cuda:N or auto");
     cli.add_option("--method", c.method,

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     uint64_t seed = 0;
     int cols = 8;
     CLI::App cli{"Samples from a trained generator (a run directory of odegan_cifar10 / odegan_imagenet)"};
+    cli.option_defaults()->always_capture_default();  // --help shows defaults
     cli.add_option("--run", run, "run directory (holds config.json and checkpoints/)")->required();
     cli.add_option("--out", out, "output directory (default <run>/sampled)");
     cli.add_option("--device", device, "cpu, cuda, cuda:N or auto");

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     double eps = 0.1, h = 0.2, theta0 = 1.0, phi0 = 1.0;
     int steps = 200;
     CLI::App cli{"The rotating-field toy of the ODE-GAN paper (Fig. 1)"};
+    cli.option_defaults()->always_capture_default();  // --help shows defaults
     cli.add_option("--out", out, "output directory (created if missing)");
     cli.add_option("--device", device, "cpu, cuda or auto (the state is two numbers)");
     cli.add_option("--methods", methods_arg, "comma-separated ODE methods");
