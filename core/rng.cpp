@@ -1,6 +1,8 @@
 #include "core/rng.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/philox.h"
 
@@ -51,12 +53,13 @@ void normal_block(T* out, int64_t n, const philox::DistParams& prm, uint64_t see
   for (int c = 0; c < count; ++c) lg[c] = philox::log_unit(philox::sub(1.0, philox::uniform53(w0[c], w1[c])));
   for (int c = 0; c < count; ++c) u2[c] = philox::uniform53(w2[c], w3[c]);
   for (int c = 0; c < count; ++c) philox::sincos_2pi(u2[c], &sn[c], &cs[c]);
+  T pair[2 * B];
   for (int c = 0; c < count; ++c) {
     const double rad = philox::sqrt_rn(philox::mul(-2.0, lg[c]));
-    const int64_t i = 2 * static_cast<int64_t>(c);
-    out[i] = static_cast<T>(philox::add(prm.p[0], philox::mul(prm.p[1], philox::mul(rad, cs[c]))));
-    if (i + 1 < n) out[i + 1] = static_cast<T>(philox::add(prm.p[0], philox::mul(prm.p[1], philox::mul(rad, sn[c]))));
+    pair[2 * c] = static_cast<T>(philox::add(prm.p[0], philox::mul(prm.p[1], philox::mul(rad, cs[c]))));
+    pair[2 * c + 1] = static_cast<T>(philox::add(prm.p[0], philox::mul(prm.p[1], philox::mul(rad, sn[c]))));
   }
+  std::memcpy(out, pair, sizeof(T) * static_cast<size_t>(std::min<int64_t>(n, 2 * count)));
 }
 
 template <class T>

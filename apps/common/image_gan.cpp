@@ -372,6 +372,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     const int64_t done = step + 1;
     if (!s.finite) {
       progress.finish();
+      if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
       ODEGAN_FAIL("training diverged at step ", done, " (loss_d = ", s.loss_d, ", loss_g = ", s.loss_g,
                   "): a loss or the parameters are NaN/Inf. The last good checkpoint is kept in ", ckpt_dir,
                   "; try a smaller --h or a larger --lambda");
@@ -397,8 +398,11 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
                    .dump()
             << "\n";
     }
-    if (c.sample_every > 0 && (done % c.sample_every == 0 || done == c.steps))
+    if (c.sample_every > 0 && (done % c.sample_every == 0 || done == c.steps)) {
       save_samples(c.out + "/samples", done, players, z_fixed, y_fixed);
+      // The loss curves too, so a running job can be looked at, not only a finished one.
+      if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
+    }
     if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) {
       jsonl.flush();
       checkpoint(done);

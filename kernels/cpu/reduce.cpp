@@ -26,6 +26,26 @@ double initial() {
   return OP == Reduce::max ? -std::numeric_limits<double>::infinity() : 0.0;
 }
 
+// acc folded with x[0..n). Sums run in 8 independent lanes combined in a fixed order at
+// the end (the compiler vectorises them; one serial accumulator would be bound by the
+// latency of each add), so the result depends only on n and the data.
+template <Reduce OP, class T>
+double fold_range(double acc, const T* __restrict x, int64_t n) {
+  if constexpr (OP == Reduce::max) {
+    for (int64_t i = 0; i < n; ++i) fold<OP>(acc, static_cast<double>(x[i]));
+    return acc;
+  } else {
+    constexpr int L = 8;
+    double lane[L] = {};
+    const int64_t nv = n / L * L;
+    for (int64_t i = 0; i < nv; i += L)
+#pragma GCC unroll 8
+      for (int l = 0; l < L; ++l) fold<OP>(lane[l], static_cast<double>(x[i + l]));
+    for (int64_t i = nv; i < n; ++i) fold<OP>(lane[i - nv], static_cast<double>(x[i]));
+    return acc + (((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])));
+  }
+}
+
 // Everything reduced to one value: fixed 64K-element chunks summed in order, so the
 // result does not depend on the number of threads.
 template <Reduce OP, class T>
@@ -35,10 +55,8 @@ double reduce_all(const T* x, int64_t n) {
   std::vector<double> part(static_cast<size_t>(chunks), initial<OP>());
   parallel_for(chunks, n >= 2 * kParallelGrain ? 1 : chunks + 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
-      double acc = initial<OP>();
-      const int64_t end = std::min(n, (c + 1) * kChunk);
-      for (int64_t i = c * kChunk; i < end; ++i) fold<OP>(acc, static_cast<double>(x[i]));
-      part[c] = acc;
+      const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+      part[c] = fold_range<OP>(initial<OP>(), x + begin, end - begin);
     }
   });
   double acc = initial<OP>();
@@ -86,9 +104,7 @@ void reduce_typed(const T* x, T* out, const ReducePlan& p) {
     }
     const T* xr = x + in_off;
     if (p.reduced[last]) {
-      double a = acc[out_off];
-      for (int64_t j = 0; j < inner; ++j) fold<OP>(a, static_cast<double>(xr[j]));
-      acc[out_off] = a;
+      acc[out_off] = fold_range<OP>(acc[out_off], xr, inner);
     } else {
       double* ar = acc.data() + out_off;
       for (int64_t j = 0; j < inner; ++j) fold<OP>(ar[j], static_cast<double>(xr[j]));

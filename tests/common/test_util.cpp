@@ -29,6 +29,13 @@ Tensor random_away_from_zero(const Shape& shape, DType dtype, uint64_t seed, dou
   return Tensor::from_doubles(v, shape, dtype, device);
 }
 
+double dot(const Tensor& a, const Tensor& b) {
+  std::vector<double> u = a.to_vector<double>(), v = b.to_vector<double>();
+  double s = 0;
+  for (size_t i = 0; i < u.size(); ++i) s += u[i] * v[i];
+  return s;
+}
+
 double close_ratio(const Tensor& a, const Tensor& b, double rtol, double atol) {
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
   double worst = 0;

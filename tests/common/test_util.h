@@ -29,6 +29,9 @@ Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed, double lo =
 Tensor random_away_from_zero(const Shape& shape, DType dtype, uint64_t seed, double gap = 0.05,
                              Device device = Device::cpu());
 
+// <a, b> over all elements, in double (adjoint identities <op(x), y> = <x, op^T(y)>).
+double dot(const Tensor& a, const Tensor& b);
+
 // Largest |a - b| / (atol + rtol * |b|) over elements; <= 1 means close.
 double close_ratio(const Tensor& a, const Tensor& b, double rtol, double atol);
 

@@ -12,14 +12,8 @@ namespace odegan::kernels {
 namespace {
 
 using testing::kFloatTypes;
+using testing::dot;
 using testing::random_tensor;
-
-double dot(const Tensor& a, const Tensor& b) {
-  std::vector<double> u = a.to_vector<double>(), v = b.to_vector<double>();
-  double s = 0;
-  for (size_t i = 0; i < u.size(); ++i) s += u[i] * v[i];
-  return s;
-}
 
 Tensor naive_matmul(const Tensor& a, bool ta, const Tensor& b, bool tb) {
   const int64_t m = ta ? a.shape()[1] : a.shape()[0], k = ta ? a.shape()[0] : a.shape()[1];

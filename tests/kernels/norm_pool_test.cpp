@@ -13,14 +13,8 @@ namespace odegan::kernels {
 namespace {
 
 using testing::kFloatTypes;
+using testing::dot;
 using testing::random_tensor;
-
-double dot(const Tensor& a, const Tensor& b) {
-  std::vector<double> u = a.to_vector<double>(), v = b.to_vector<double>();
-  double s = 0;
-  for (size_t i = 0; i < u.size(); ++i) s += u[i] * v[i];
-  return s;
-}
 
 // Channel c's elements of NCHW (or (N, C)) as a list.
 std::vector<double> channel(const Tensor& x, int64_t c) {
