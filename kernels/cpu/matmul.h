@@ -14,4 +14,12 @@ template <class T>
 void gemm_raw(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
               const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
+// The instruction set of the tiled gemm. The widest available is chosen at start-up
+// (ODEGAN_CPU_GEMM=avx2|avx512|auto overrides); every choice gives the same bits.
+enum class GemmIsa { avx2, avx512 };
+bool gemm_isa_available(GemmIsa isa);
+GemmIsa gemm_isa();
+void set_gemm_isa(GemmIsa isa);  // for tests and benchmarks; throws when unavailable
+const char* gemm_isa_name(GemmIsa isa);
+
 }  // namespace odegan::kernels::cpu

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/matmul.h"
 #include "tests/common/test_util.h"
 
@@ -29,10 +30,48 @@ Tensor naive_matmul(const Tensor& a, bool ta, const Tensor& b, bool tb) {
   return Tensor::from_doubles(c, {m, n}, DType::f64);
 }
 
+// Runs the body with each CPU gemm instruction set this machine has, restoring the default.
+template <class F>
+void for_each_gemm_isa(F&& body) {
+  const cpu::GemmIsa saved = cpu::gemm_isa();
+  for (cpu::GemmIsa isa : {cpu::GemmIsa::avx2, cpu::GemmIsa::avx512}) {
+    if (!cpu::gemm_isa_available(isa)) continue;
+    cpu::set_gemm_isa(isa);
+    SCOPED_TRACE(cpu::gemm_isa_name(isa));
+    body();
+  }
+  cpu::set_gemm_isa(saved);
+}
+
 TEST(Matmul, AllTransposesAndOddSizesMatchNaive) {
-  const int sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 65, 17}, {64, 64, 64}, {100, 1, 37},
-                          {2, 130, 9}, {512, 25, 32}, {25, 25, 300}, {6, 16, 1}, {13, 7, 300}};
-  int seed = 1;
+  const int sizes[][3] = {{1, 1, 1},    {7, 5, 3},     {33, 65, 17}, {64, 64, 64}, {100, 1, 37}, {2, 130, 9},
+                          {512, 25, 32}, {25, 25, 300}, {6, 16, 1},   {13, 7, 300}, {97, 33, 5}};
+  for_each_gemm_isa([&] {
+    int seed = 1;
+    for (DType dt : kFloatTypes)
+      for (auto& s : sizes)
+        for (int ta = 0; ta < 2; ++ta)
+          for (int tb = 0; tb < 2; ++tb) {
+            const int64_t m = s[0], n = s[1], k = s[2];
+            Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
+            Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
+            Tensor c = matmul(a, b, ta, tb);
+            double tol = dt == DType::f64 ? 1e-12 : 1e-5 * std::sqrt(double(k));
+            EXPECT_TENSOR_NEAR(c, naive_matmul(a, ta, b, tb).to(dt), tol, tol)
+                << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb;
+          }
+  });
+}
+
+// The AVX2 and AVX-512 gemms add in the same order, so they agree to the bit; a checkpoint
+// then resumes identically on machines with either. Shapes cross every blocking edge:
+// partial register blocks, several row blocks (MC = 96), column blocks (NC = 1024) and
+// K blocks (KC = 256), with beta != 0 on top.
+TEST(Matmul, InstructionSetsGiveIdenticalBits) {
+  if (!cpu::gemm_isa_available(cpu::GemmIsa::avx512)) GTEST_SKIP() << "this CPU has no AVX-512: one gemm only";
+  const int sizes[][3] = {{13, 37, 300}, {200, 1100, 70}, {97, 40, 600}, {512, 25, 32}, {6, 64, 257}};
+  const cpu::GemmIsa saved = cpu::gemm_isa();
+  int seed = 100;
   for (DType dt : kFloatTypes)
     for (auto& s : sizes)
       for (int ta = 0; ta < 2; ++ta)
@@ -40,11 +79,19 @@ TEST(Matmul, AllTransposesAndOddSizesMatchNaive) {
           const int64_t m = s[0], n = s[1], k = s[2];
           Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
           Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
-          Tensor c = matmul(a, b, ta, tb);
-          double tol = dt == DType::f64 ? 1e-12 : 1e-5 * std::sqrt(double(k));
-          EXPECT_TENSOR_NEAR(c, naive_matmul(a, ta, b, tb).to(dt), tol, tol)
-              << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb;
+          Tensor c0 = random_tensor({m, n}, dt, seed++);
+          Tensor c[2] = {c0.clone(), c0.clone()};
+          cpu::set_gemm_isa(cpu::GemmIsa::avx2);
+          gemm(a, ta, b, tb, c[0], 1.5, 0.25);
+          cpu::set_gemm_isa(cpu::GemmIsa::avx512);
+          gemm(a, ta, b, tb, c[1], 1.5, 0.25);
+          std::vector<double> x = c[0].to_vector<double>(), y = c[1].to_vector<double>();
+          size_t differ = 0;
+          for (size_t i = 0; i < x.size(); ++i) differ += x[i] != y[i];
+          EXPECT_EQ(differ, 0u) << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb << " "
+                                << dtype_name(dt);
         }
+  cpu::set_gemm_isa(saved);
 }
 
 TEST(Matmul, AlphaBetaAndBetaZeroIgnoresNaN) {

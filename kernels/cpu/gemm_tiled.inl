@@ -1,0 +1,209 @@
+// The packed, register-blocked gemm body, included once per instruction set by
+// matmul.cpp (AVX2, 32-byte vectors) and matmul_avx512.cpp (64-byte vectors) with
+//   ODEGAN_GEMM_NS         the namespace the instantiation lives in,
+//   ODEGAN_GEMM_VEC_BYTES  the SIMD vector width in bytes.
+// GotoBLAS style: op(B) is packed into panels of NR columns, an MR x NR block of C stays
+// in registers for a whole K block. Every element of C is accumulated over k in the same
+// order, with the same K blocks (KC), whatever MR, NR and the vector width, so all
+// instantiations give bitwise-identical results.
+// No include guard on purpose: it is included once per ISA into different namespaces.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "kernels/cpu/parallel.h"
+
+#ifndef ODEGAN_GEMM_NS
+#error "define ODEGAN_GEMM_NS and ODEGAN_GEMM_VEC_BYTES before including gemm_tiled.inl"
+#endif
+
+namespace odegan::kernels::cpu::ODEGAN_GEMM_NS {
+namespace {
+
+constexpr int kVecBytes = ODEGAN_GEMM_VEC_BYTES;
+// Register blocks: 12 (AVX2, 16 registers) or 24 (AVX-512, 32 registers) accumulators.
+template <class T>
+struct Blocking {
+  static constexpr int W = kVecBytes / static_cast<int>(sizeof(T));
+  static constexpr int MR = kVecBytes == 64 ? 12 : 6, NR = 2 * W;
+};
+// KC must be the same in every instantiation (it fixes the order of the additions).
+constexpr int64_t KC = 256, MC = 96, NC = 1024;
+// Products smaller than this (multiply-adds) stay on the calling thread: waking OpenMP
+// workers costs microseconds, and idle workers spin, which slows everything else on a
+// busy machine (small models run faster single-threaded).
+constexpr int64_t kThreadedWork = int64_t(1) << 22;
+
+// A per-thread buffer of at least n elements, kept for the next call (contents undefined).
+template <class T, int Slot>
+T* scratch(size_t n) {
+  thread_local std::unique_ptr<T[]> buf;
+  thread_local size_t size = 0;
+  if (n > size) {
+    buf.reset(new T[n]);
+    size = n;
+  }
+  return buf.get();
+}
+
+// Element (i, k) of op(A) and (k, j) of op(B).
+template <class T>
+inline T at_a(const T* a, int64_t lda, bool t, int64_t i, int64_t k) {
+  return t ? a[k * lda + i] : a[i * lda + k];
+}
+
+// Packs rows [i0, i0 + mc) x cols [k0, k0 + kc) of op(A) into MR-row panels, k-major
+// within a panel, zero-padding the last panel.
+template <class T>
+void pack_a(const T* a, int64_t lda, bool t, int64_t i0, int64_t mc, int64_t k0, int64_t kc, T* out) {
+  constexpr int MR = Blocking<T>::MR;
+  for (int64_t p = 0; p < mc; p += MR) {
+    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - p));
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int r = 0; r < rows; ++r) out[k * MR + r] = at_a(a, lda, t, i0 + p + r, k0 + k);
+      for (int r = rows; r < MR; ++r) out[k * MR + r] = T(0);
+    }
+    out += kc * MR;
+  }
+}
+
+// Packs rows [k0, k0 + kc) x cols [j0, j0 + nc) of op(B) into NR-column panels.
+template <class T>
+void pack_b(const T* b, int64_t ldb, bool t, int64_t k0, int64_t kc, int64_t j0, int64_t nc, T* out) {
+  constexpr int NR = Blocking<T>::NR;
+  for (int64_t p = 0; p < nc; p += NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - p));
+    for (int64_t k = 0; k < kc; ++k) {
+      T* o = out + k * NR;
+      if (!t && cols == NR) {
+        std::memcpy(o, b + (k0 + k) * ldb + j0 + p, sizeof(T) * NR);
+        continue;
+      }
+      for (int c = 0; c < cols; ++c) o[c] = t ? b[(j0 + p + c) * ldb + k0 + k] : b[(k0 + k) * ldb + j0 + p + c];
+      for (int c = cols; c < NR; ++c) o[c] = T(0);
+    }
+    out += kc * NR;
+  }
+}
+
+// SIMD vectors of W elements (GCC vector extensions).
+template <class T>
+struct Simd {
+  static constexpr int W = Blocking<T>::W;
+  typedef T V __attribute__((vector_size(kVecBytes)));
+};
+
+// acc = A_block (MR x kc, element (i, k) at ap[i * rs + k * cs]) . B_panel (kc x NR),
+// held in MR x (NR / W) vector registers for the whole K block; then
+// C block = alpha acc + beta C. A is read in place (both layouts stream well: rows of A
+// or MR consecutive elements of a column), so only B is packed.
+template <class T>
+void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, const T* __restrict bp, T* c,
+                  int64_t ldc, int rows, int cols, T alpha, T beta) {
+  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR, W = Simd<T>::W, NV = NR / W;
+  using V = typename Simd<T>::V;
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V{} ;
+  for (int64_t k = 0; k < kc; ++k) {
+    V b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&b[v], bp + k * NR + v * W, sizeof(V));
+    const T* a = ap + k * cs;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const V ai = V{} + a[i * rs];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += ai * b[v];
+    }
+  }
+  if (rows == MR && cols == NR && beta == T(0)) {  // the common case: whole vectors straight to C
+    const V va = V{} + alpha;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const V r = acc[i][v] * va;
+        std::memcpy(c + i * ldc + v * W, &r, sizeof(V));
+      }
+    return;
+  }
+  alignas(64) T out[MR][NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&out[i][v * W], &acc[i][v], sizeof(V));
+  for (int i = 0; i < rows; ++i) {
+    T* cr = c + i * ldc;
+    if (beta == T(0)) {
+      for (int j = 0; j < cols; ++j) cr[j] = alpha * out[i][j];
+    } else {
+      for (int j = 0; j < cols; ++j) cr[j] = alpha * out[i][j] + beta * cr[j];
+    }
+  }
+}
+
+}  // namespace
+
+// One tile task: C rows of row-block `mb` (MC rows) and columns of column-block `nb`
+// (NC columns), over all of K. Each task packs its own B block into a per-thread buffer.
+template <class T>
+void gemm_tile(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T beta, T* c, int64_t ldc, int64_t mb, int64_t nb) {
+  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const int64_t j0 = nb * NC, nc = std::min(NC, n - j0);
+  const int64_t i0 = mb * MC, mc = std::min(MC, m - i0);
+  // Packing buffers are per thread and reused across calls (no allocation, no zeroing).
+  T* bpack = scratch<T, 0>(static_cast<size_t>(KC * ((NC + NR - 1) / NR * NR)));
+  T* edge = scratch<T, 1>(static_cast<size_t>(KC * MR));
+  // Element (i, k) of op(A) is at a[i * rs + k * cs].
+  const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1;
+  const bool pack_blocks = nc > 4 * NR;
+  for (int64_t k0 = 0; k0 < k; k0 += KC) {
+    const int64_t kc = std::min(KC, k - k0);
+    const T beta_here = k0 == 0 ? beta : T(1);
+    pack_b(b, ldb, tb, k0, kc, j0, nc, bpack);
+    for (int64_t ip = 0; ip < mc; ip += MR) {
+      const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
+      const T* ablk = a + (i0 + ip) * rs + k0 * cs;
+      int64_t brs = rs, bcs = cs;
+      // Pack the block when it is reused across many B panels (large n) or when it is
+      // the last, partial one (a zero-padded copy keeps the kernel in bounds).
+      if (rows < MR || pack_blocks) {
+        pack_a(a, lda, ta, i0 + ip, rows, k0, kc, edge);
+        ablk = edge;
+        brs = 1;
+        bcs = MR;
+      }
+      for (int64_t jp = 0; jp < nc; jp += NR) {
+        const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
+        micro_kernel(kc, ablk, brs, bcs, bpack + (jp / NR) * kc * NR, c + (i0 + ip) * ldc + j0 + jp, ldc, rows, cols,
+                     alpha, beta_here);
+      }
+    }
+  }
+}
+
+// C = alpha op(A) op(B) + beta C with n >= 8, over independent (row block, column block)
+// tiles; threads take tiles when there is enough work to pay for waking them. Each
+// tile's result does not depend on which thread computes it, so the output is the same
+// for any number of threads.
+template <class T>
+void tiled_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                int64_t ldb, T beta, T* c, int64_t ldc) {
+  const int64_t mblocks = (m + MC - 1) / MC, nblocks = (n + NC - 1) / NC, tiles = mblocks * nblocks;
+  const bool threads = tiles > 1 && m * n * k >= kThreadedWork;
+  parallel_for(tiles, threads ? 1 : tiles + 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t)
+      gemm_tile(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, t % mblocks, t / mblocks);
+  });
+}
+
+template void tiled_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                                int64_t, float, float*, int64_t);
+template void tiled_gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                 const double*, int64_t, double, double*, int64_t);
+
+}  // namespace odegan::kernels::cpu::ODEGAN_GEMM_NS
