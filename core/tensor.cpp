@@ -67,6 +67,9 @@ void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t nbytes)
     } else {
       CudaContext::get(sd.index).synchronize();
       ODEGAN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dd.index, src, sd.index, nbytes, ctx.stream()));
+      // The source's memory is freed in its own device's stream order: that stream must
+      // not move on (and hand the block to new work) before this copy has read it.
+      ODEGAN_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
     }
   } else if (dd.is_cuda()) {
     CudaContext& ctx = CudaContext::get(dd.index);

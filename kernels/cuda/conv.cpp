@@ -54,9 +54,12 @@ struct ConvDesc {
 
 enum class Op { forward, backward_data, backward_filter };
 
+// cuDNN picks a kernel by (algorithm, math type): the call must use the math type the
+// benchmark ran with.
 struct Choice {
   int algo;
   size_t workspace;
+  cudnnMathType_t math;
 };
 
 std::mutex g_cache_mutex;
@@ -76,7 +79,9 @@ Choice pick(const Perf* perf, int count, size_t cap, const char* what) {
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > cap) continue;
     if (deterministic() && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
-    return {static_cast<int>(perf[i].algo), perf[i].memory};
+    // Without TF32 permission, only full-precision (FMA) kernels.
+    if (!allow_tf32() && perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH) continue;
+    return {static_cast<int>(perf[i].algo), perf[i].memory, perf[i].mathType};
   }
   ODEGAN_FAIL("cuDNN: no ", what, " algorithm fits the workspace cap of ", cap >> 20, " MB",
               deterministic() ? " in deterministic mode" : "", " (raise ODEGAN_CUDNN_WORKSPACE_MB)");
@@ -100,6 +105,10 @@ struct Scalars {
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeometry& g) {
   if (y.numel() == 0) return;
+  if (x.numel() == 0 || w.numel() == 0) {  // empty sums (cuDNN rejects empty tensors)
+    y.zero_();
+    return;
+  }
   CudaDeviceGuard guard(x.device().index);
   Call c(x);
   const DType t = x.dtype();
@@ -122,6 +131,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeo
     }
     ch = it->second;
   }
+  ODEGAN_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, ch.math));
   Scalars s;
   ODEGAN_CUDNN_CHECK(cudnnConvolutionForward(c.h, s.one(t), xd.d, x.data_ptr(), wd.d, w.data_ptr(), cd.d,
                                              static_cast<cudnnConvolutionFwdAlgo_t>(ch.algo),
@@ -131,6 +141,10 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeo
 
 void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dGeometry& g) {
   if (gx.numel() == 0) return;
+  if (gy.numel() == 0 || w.numel() == 0) {
+    gx.zero_();
+    return;
+  }
   CudaDeviceGuard guard(gy.device().index);
   Call c(gy);
   const DType t = gy.dtype();
@@ -153,6 +167,7 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
     }
     ch = it->second;
   }
+  ODEGAN_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, ch.math));
   Scalars s;
   ODEGAN_CUDNN_CHECK(cudnnConvolutionBackwardData(c.h, s.one(t), wd.d, w.data_ptr(), gyd.d, gy.data_ptr(), cd.d,
                                                   static_cast<cudnnConvolutionBwdDataAlgo_t>(ch.algo),
@@ -162,6 +177,10 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dGeometry& g) {
   if (gw.numel() == 0) return;
+  if (x.numel() == 0 || gy.numel() == 0) {
+    gw.zero_();
+    return;
+  }
   CudaDeviceGuard guard(x.device().index);
   Call c(x);
   const DType t = x.dtype();
@@ -184,6 +203,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
     }
     ch = it->second;
   }
+  ODEGAN_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, ch.math));
   Scalars s;
   ODEGAN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c.h, s.one(t), xd.d, x.data_ptr(), gyd.d, gy.data_ptr(), cd.d,
                                                     static_cast<cudnnConvolutionBwdFilterAlgo_t>(ch.algo),

@@ -2,6 +2,8 @@
 // with the operands swapped and each matrix read as its own transpose.
 #include "kernels/cuda/matmul.h"
 
+#include <algorithm>
+
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
 
@@ -14,7 +16,10 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   CudaDeviceGuard guard(dev);
   cublasHandle_t h = CudaContext::get(dev).cublas();
   const cublasOperation_t opb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, opa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const int lda = static_cast<int>(a.shape()[1]), ldb = static_cast<int>(b.shape()[1]), ldc = static_cast<int>(n);
+  // cuBLAS wants every leading dimension >= 1 even when k == 0 (then C = beta C, as on the CPU).
+  const int lda = static_cast<int>(std::max<int64_t>(1, a.shape()[1]));
+  const int ldb = static_cast<int>(std::max<int64_t>(1, b.shape()[1]));
+  const int ldc = static_cast<int>(n);
   ODEGAN_CHECK(m < (1ll << 31) && n < (1ll << 31) && k < (1ll << 31), "matmul: dimensions exceed cuBLAS's int range");
   if (a.dtype() == DType::f32) {
     const float al = static_cast<float>(alpha), be = static_cast<float>(beta);

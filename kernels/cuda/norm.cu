@@ -107,6 +107,7 @@ __global__ void backward_dx(const T* gy, const T* x, T* gx, NormDims d, const T*
 void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
                                  Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
                                  Tensor& save_invstd, const NormDims& d) {
+  if (d.c == 0) return;  // no channels: nothing to do (and a grid of 0 blocks is an error)
   DeviceScope scope(x);
   visit_float(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
@@ -135,6 +136,7 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Te
 
 void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& gamma, const Tensor& save_mean,
                          const Tensor& save_invstd, Tensor& gx, Tensor& ggamma, Tensor& gbeta, const NormDims& d) {
+  if (d.c == 0) return;
   DeviceScope scope(x);
   Tensor sums = Tensor::empty({2, d.c}, DType::f64, x.device());
   visit_float(x.dtype(), "batch_norm_backward", [&](auto tag) {

@@ -201,10 +201,41 @@ TEST(Conv, BadArguments) {
   EXPECT_THROW(conv2d_output_shape({1, 3, 8, 8}, {4, 3, 3, 3}, Conv2dGeometry::make(0, 1)), Error);
 }
 
+// Empty sums are zeros (k == 0 in a product; no images or no input channels in a
+// convolution), on every device.
+void check_empty_operands(Device dev) {
+  for (DType dt : kFloatTypes) {
+    Tensor a = Tensor::empty({4, 0}, dt, dev), b = Tensor::empty({0, 9}, dt, dev);
+    Tensor c0 = random_tensor({4, 9}, dt, 5);
+    std::vector<double> want = c0.to_vector<double>();
+    for (double& v : want) v *= 0.5;
+    Tensor c = c0.clone().to(dev);  // to(cpu) of a CPU tensor is the same tensor
+    gemm(a, false, b, false, c, 1.0, 0.5);
+    EXPECT_TENSOR_NEAR(c.to(Device::cpu()), Tensor::from_doubles(want, {4, 9}, dt), 0, 0);
+    const Conv2dGeometry g = Conv2dGeometry::make(1, 1);
+    // No input channels: the forward output is all zeros.
+    Tensor y = conv2d_forward(Tensor::empty({2, 0, 5, 5}, dt, dev), Tensor::empty({3, 0, 3, 3}, dt, dev), g);
+    EXPECT_EQ(y.shape(), (Shape{2, 3, 5, 5}));
+    EXPECT_TENSOR_NEAR(y.to(Device::cpu()), Tensor::zeros({2, 3, 5, 5}, dt), 0, 0);
+    // No images: the filter gradient is all zeros.
+    Tensor gw = conv2d_backward_filter(Tensor::empty({0, 2, 5, 5}, dt, dev), Tensor::empty({0, 3, 5, 5}, dt, dev),
+                                       Shape{3, 2, 3, 3}, g);
+    EXPECT_TENSOR_NEAR(gw.to(Device::cpu()), Tensor::zeros({3, 2, 3, 3}, dt), 0, 0);
+    // No output channels: the data gradient is all zeros.
+    Tensor gx = conv2d_backward_data(Tensor::empty({2, 0, 5, 5}, dt, dev), Tensor::empty({0, 2, 3, 3}, dt, dev),
+                                     Shape{2, 2, 5, 5}, g);
+    EXPECT_TENSOR_NEAR(gx.to(Device::cpu()), Tensor::zeros({2, 2, 5, 5}, dt), 0, 0);
+  }
+}
+
+TEST(MatmulConv, EmptyOperandsGiveZeros) { check_empty_operands(Device::cpu()); }
+
 class MatmulConvCuda : public ::testing::Test {
  protected:
   void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
 };
+
+TEST_F(MatmulConvCuda, EmptyOperandsGiveZeros) { check_empty_operands(Device::cuda()); }
 
 TEST_F(MatmulConvCuda, CublasMatchesCpu) {
   Device g = Device::cuda();
