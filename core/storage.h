@@ -1,4 +1,5 @@
-// Storage: one allocation on one device. Host memory is 64-byte aligned; CUDA memory
+// Storage: one allocation on one device. Host memory is 64-byte aligned and freed blocks
+// are reused through a per-thread cache (core/storage.cpp); CUDA memory
 // comes from the stream-ordered pool (cudaMallocAsync) on the device context's stream.
 #pragma once
 #include <cstddef>

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <thread>
+#include <vector>
+
 #include "core/tensor.h"
 #include "tests/common/test_util.h"
 
@@ -116,6 +120,37 @@ TEST(Memory, HostStatsTrackCurrentAndPeak) {
   }
   EXPECT_EQ(memory_stats(Device::cpu()).current_bytes, before);
   EXPECT_GE(memory_stats(Device::cpu()).peak_bytes, before + 8000);
+}
+
+// Freed host blocks are reused by the next allocation of the same (64-byte-rounded) size
+// on the same thread, stay 64-byte aligned, and do not count as memory in use.
+TEST(Memory, HostBlocksAreReusedPerThread) {
+  const int64_t before = memory_stats(Device::cpu()).current_bytes;
+  const float* first;
+  {
+    Tensor t = Tensor::empty({12345}, DType::f32);
+    first = t.data<float>();
+  }
+  EXPECT_EQ(memory_stats(Device::cpu()).current_bytes, before);
+  // A smaller block in between: malloc alone would carve it out of the freed one.
+  Tensor small = Tensor::empty({1000}, DType::f32);
+  Tensor again = Tensor::empty({12340}, DType::f32);  // 49 360 bytes: the same 64-byte class as 49 380
+  EXPECT_EQ(again.data<float>(), first);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(again.data<float>()) % 64, 0u);
+  Tensor other = Tensor::empty({12345}, DType::f32);  // the cached block is taken: a new one
+  EXPECT_NE(other.data<float>(), first);
+  // Blocks made on one thread and freed on another (loader batches) are fine both ways.
+  std::vector<Tensor> made(8);
+  std::thread worker([&] {
+    for (Tensor& m : made) m = Tensor::full({777}, 2.0, DType::f32);
+  });
+  worker.join();
+  double sum = 0;
+  for (const Tensor& m : made) sum += m.to_vector<double>()[776];
+  EXPECT_EQ(sum, 16.0);
+  made.clear();
+  std::thread freer([t = Tensor::full({777}, 3.0, DType::f32)]() mutable { t = Tensor(); });
+  freer.join();
 }
 
 class TensorCuda : public ::testing::Test {
