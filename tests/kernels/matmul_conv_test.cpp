@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "kernels/conv.h"
 #include "kernels/cpu/matmul.h"
@@ -43,23 +44,34 @@ void for_each_gemm_isa(F&& body) {
   cpu::set_gemm_isa(saved);
 }
 
+// Calls body(a, b, ta, tb, seed) for both dtypes, every size {m, n, k} and every transpose
+// pair, with random operands stored so that op(A) is m x k and op(B) is k x n; `seed` is
+// the next free seed, for any further random tensors the body needs.
+template <size_t N, class F>
+void for_each_product(const int (&sizes)[N][3], int seed, F&& body) {
+  for (DType dt : kFloatTypes)
+    for (auto& s : sizes)
+      for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb) {
+          const int64_t m = s[0], n = s[1], k = s[2];
+          Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
+          Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
+          SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " ta " +
+                       std::to_string(ta) + " tb " + std::to_string(tb) + " " + dtype_name(dt));
+          body(a, b, ta != 0, tb != 0, seed);
+        }
+}
+
 TEST(Matmul, AllTransposesAndOddSizesMatchNaive) {
   const int sizes[][3] = {{1, 1, 1},    {7, 5, 3},     {33, 65, 17}, {64, 64, 64}, {100, 1, 37}, {2, 130, 9},
                           {512, 25, 32}, {25, 25, 300}, {6, 16, 1},   {13, 7, 300}, {97, 33, 5}};
   for_each_gemm_isa([&] {
-    int seed = 1;
-    for (DType dt : kFloatTypes)
-      for (auto& s : sizes)
-        for (int ta = 0; ta < 2; ++ta)
-          for (int tb = 0; tb < 2; ++tb) {
-            const int64_t m = s[0], n = s[1], k = s[2];
-            Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
-            Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
-            Tensor c = matmul(a, b, ta, tb);
-            double tol = dt == DType::f64 ? 1e-12 : 1e-5 * std::sqrt(double(k));
-            EXPECT_TENSOR_NEAR(c, naive_matmul(a, ta, b, tb).to(dt), tol, tol)
-                << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb;
-          }
+    for_each_product(sizes, 1, [](const Tensor& a, const Tensor& b, bool ta, bool tb, int&) {
+      Tensor c = matmul(a, b, ta, tb);
+      const double k = static_cast<double>(ta ? a.shape()[0] : a.shape()[1]);
+      const double tol = a.dtype() == DType::f64 ? 1e-12 : 1e-5 * std::sqrt(k);
+      EXPECT_TENSOR_NEAR(c, naive_matmul(a, ta, b, tb).to(a.dtype()), tol, tol);
+    });
   });
 }
 
@@ -71,26 +83,19 @@ TEST(Matmul, InstructionSetsGiveIdenticalBits) {
   if (!cpu::gemm_isa_available(cpu::GemmIsa::avx512)) GTEST_SKIP() << "this CPU has no AVX-512: one gemm only";
   const int sizes[][3] = {{13, 37, 300}, {200, 1100, 70}, {97, 40, 600}, {512, 25, 32}, {6, 64, 257}};
   const cpu::GemmIsa saved = cpu::gemm_isa();
-  int seed = 100;
-  for (DType dt : kFloatTypes)
-    for (auto& s : sizes)
-      for (int ta = 0; ta < 2; ++ta)
-        for (int tb = 0; tb < 2; ++tb) {
-          const int64_t m = s[0], n = s[1], k = s[2];
-          Tensor a = random_tensor(ta ? Shape{k, m} : Shape{m, k}, dt, seed++);
-          Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, dt, seed++);
-          Tensor c0 = random_tensor({m, n}, dt, seed++);
-          Tensor c[2] = {c0.clone(), c0.clone()};
-          cpu::set_gemm_isa(cpu::GemmIsa::avx2);
-          gemm(a, ta, b, tb, c[0], 1.5, 0.25);
-          cpu::set_gemm_isa(cpu::GemmIsa::avx512);
-          gemm(a, ta, b, tb, c[1], 1.5, 0.25);
-          std::vector<double> x = c[0].to_vector<double>(), y = c[1].to_vector<double>();
-          size_t differ = 0;
-          for (size_t i = 0; i < x.size(); ++i) differ += x[i] != y[i];
-          EXPECT_EQ(differ, 0u) << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb << " "
-                                << dtype_name(dt);
-        }
+  for_each_product(sizes, 100, [](const Tensor& a, const Tensor& b, bool ta, bool tb, int& seed) {
+    const int64_t m = ta ? a.shape()[1] : a.shape()[0], n = tb ? b.shape()[0] : b.shape()[1];
+    Tensor c0 = random_tensor({m, n}, a.dtype(), seed++);
+    Tensor c[2] = {c0.clone(), c0.clone()};
+    cpu::set_gemm_isa(cpu::GemmIsa::avx2);
+    gemm(a, ta, b, tb, c[0], 1.5, 0.25);
+    cpu::set_gemm_isa(cpu::GemmIsa::avx512);
+    gemm(a, ta, b, tb, c[1], 1.5, 0.25);
+    std::vector<double> x = c[0].to_vector<double>(), y = c[1].to_vector<double>();
+    size_t differ = 0;
+    for (size_t i = 0; i < x.size(); ++i) differ += x[i] != y[i];
+    EXPECT_EQ(differ, 0u);
+  });
   cpu::set_gemm_isa(saved);
 }
 
