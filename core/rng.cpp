@@ -72,8 +72,6 @@ void fill_host(T* out, int64_t n, philox::Dist dist, const philox::DistParams& p
   }
   const int per = philox::values_per_counter<T>(dist);
   int64_t counters = (n + per - 1) / per;
-  // Counters are independent, so splitting them across threads gives the same numbers.
-#pragma omp parallel for schedule(static) if (counters >= 65536)
   for (int64_t c = 0; c < counters; ++c) {
     T v[4] = {};
     philox::generate<T>(dist, prm, seed, first + static_cast<uint64_t>(c), v);

@@ -29,9 +29,8 @@ struct Blocking {
 };
 // KC must be the same in every instantiation (it fixes the order of the additions).
 constexpr int64_t KC = 256, MC = 96, NC = 1024;
-// Products smaller than this (multiply-adds) stay on the calling thread: waking OpenMP
-// workers costs microseconds, and idle workers spin, which slows everything else on a
-// busy machine (small models run faster single-threaded).
+// Products smaller than this (multiply-adds) stay on the calling thread: waking pool
+// workers costs microseconds (small models run faster single-threaded).
 constexpr int64_t kThreadedWork = int64_t(1) << 22;
 
 // A per-thread buffer of at least n elements, kept for the next call (contents undefined).
