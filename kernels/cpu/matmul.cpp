@@ -5,6 +5,7 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -130,8 +131,9 @@ GemmIsa detect_isa() {
   return avx512_ok ? GemmIsa::avx512 : GemmIsa::avx2;
 }
 
-GemmIsa& current_isa() {
-  static GemmIsa isa = detect_isa();
+// Atomic: tests switch it while other threads may be multiplying.
+std::atomic<GemmIsa>& current_isa() {
+  static std::atomic<GemmIsa> isa{detect_isa()};
   return isa;
 }
 
@@ -141,11 +143,11 @@ bool gemm_isa_available(GemmIsa isa) {
   return isa == GemmIsa::avx2 || (avx512::compiled() && cpu_has_avx512f());
 }
 
-GemmIsa gemm_isa() { return current_isa(); }
+GemmIsa gemm_isa() { return current_isa().load(); }
 
 void set_gemm_isa(GemmIsa isa) {
   ODEGAN_CHECK(gemm_isa_available(isa), "set_gemm_isa: ", gemm_isa_name(isa), " is not available on this CPU/build");
-  current_isa() = isa;
+  current_isa().store(isa);
 }
 
 const char* gemm_isa_name(GemmIsa isa) { return isa == GemmIsa::avx512 ? "avx512" : "avx2"; }
@@ -160,7 +162,7 @@ void gemm_raw(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
     return;
   }
   if (n < 8) return gemm_narrow(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  if (current_isa() == GemmIsa::avx512) return avx512::tiled_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (current_isa().load(std::memory_order_relaxed) == GemmIsa::avx512) return avx512::tiled_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   avx2::tiled_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

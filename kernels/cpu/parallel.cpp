@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
+
 namespace odegan::kernels::cpu {
 namespace {
 
@@ -35,12 +37,18 @@ inline void cpu_relax() {
 constexpr int kSpin = 2000;
 
 int threads_from_environment() {
-  for (const char* name : {"ODEGAN_NUM_THREADS", "OMP_NUM_THREADS"}) {
-    if (const char* v = std::getenv(name)) {
-      char* end = nullptr;
-      const long n = std::strtol(v, &end, 10);
-      if (end != v && n >= 1) return static_cast<int>(std::min<long>(n, 256));
-    }
+  // Ours must be a positive integer; OMP_NUM_THREADS may be an OpenMP list ("4,2"), of
+  // which the first number counts, and is ignored when it is not one.
+  if (const char* v = std::getenv("ODEGAN_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    ODEGAN_CHECK(end != v && *end == '\0' && n >= 1, "ODEGAN_NUM_THREADS='", v, "': expected a positive integer");
+    return static_cast<int>(std::min<long>(n, 256));
+  }
+  if (const char* v = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (end != v && n >= 1) return static_cast<int>(std::min<long>(n, 256));
   }
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
