@@ -1,12 +1,50 @@
 #include "autodiff/node.h"
 
 #include <atomic>
+#include <set>
+#include <string>
+#include <unordered_set>
 
 #include "kernels/elementwise.h"
 
 namespace odegan::ad {
 
+namespace {
+std::set<std::string>& node_type_registry() {
+  static std::set<std::string> names;  // filled during static initialisation (single-threaded)
+  return names;
+}
+}  // namespace
+
+std::vector<std::string> node_type_names() {
+  const std::set<std::string>& r = node_type_registry();
+  return {r.begin(), r.end()};
+}
+
+std::vector<std::string> graph_node_names(const std::vector<Var>& outputs) {
+  std::set<std::string> names;
+  std::unordered_set<const Node*> seen;
+  std::vector<const Node*> stack;  // iterative: graphs can be a million nodes deep
+  for (const Var& v : outputs)
+    if (v.defined() && v.grad_fn()) stack.push_back(v.grad_fn().get());
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n).second) continue;
+    names.insert(n->name());
+    for (const Edge& e : n->next_edges)
+      if (e.node) stack.push_back(e.node.get());
+  }
+  names.erase("AccumulateGrad");  // the leaves' sinks, not differentiable functions
+  return {names.begin(), names.end()};
+}
+
 namespace detail {
+bool list_node_type(const char* name) {
+  node_type_registry().insert(name);
+  return true;
+}
+
 void release_later(std::shared_ptr<void>&& p) {
   // The first call on a thread drains a work list; destructors that run inside it push
   // their own children onto the list instead of recursing.

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "autodiff/var.h"
@@ -108,7 +109,15 @@ std::shared_ptr<N> make_node(std::initializer_list<const Var*> inputs, Args&&...
   return node;
 }
 
+// The names of every derivative-rule node declared in autodiff/nodes.h (sorted), and of the
+// nodes recorded in the graphs behind `outputs` (sorted, unique): together they let a test
+// prove that every differentiable function is exercised by some gradient check.
+std::vector<std::string> node_type_names();
+std::vector<std::string> graph_node_names(const std::vector<Var>& outputs);
+
 namespace detail {
+// Adds a node type to node_type_names() (called from ODEGAN_NODE at static initialisation).
+bool list_node_type(const char* name);
 // Drops a shared pointer without recursion: chains of a million nodes would otherwise
 // overflow the stack when the last reference goes (each destructor releasing the next).
 void release_later(std::shared_ptr<void>&& p);

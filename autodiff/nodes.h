@@ -9,9 +9,12 @@
 
 namespace odegan::ad {
 
-#define ODEGAN_NODE(NAME)                                      \
-  struct NAME final : Node {                                   \
-    const char* name() const override { return #NAME; }        \
+// Each node also lists its name in node_type_names() (the "every function has a gradcheck
+// row" test walks that list, so a new node here is checked without further registration).
+#define ODEGAN_NODE(NAME)                                                  \
+  struct NAME final : Node {                                               \
+    const char* name() const override { return #NAME; }                    \
+    static inline const bool listed_ = detail::list_node_type(#NAME);      \
     std::vector<Var> apply(std::vector<Var>&& grads) override;
 
 #define ODEGAN_RELEASE(...)                          \

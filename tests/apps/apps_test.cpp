@@ -1,5 +1,7 @@
 // The programs end to end at tiny sizes: files written, JSON fields present, resumption
-// bit-identical to an uninterrupted run, bad flags rejected with a clear message.
+// bit-identical to an uninterrupted run, bad flags rejected with a clear message. The
+// training runs are device-typed: with --device cuda where a GPU exists (deterministic
+// mode on, so that resuming is bit-identical there too).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "core/safetensors.h"
+#include "tests/common/device_test.h"
 #include "tests/common/test_util.h"
 
 namespace {
@@ -60,12 +63,24 @@ TEST(ToyApp, WritesResultsAndReproducesFigureOne) {
   EXPECT_GT(j["methods"]["euler"]["final_distance_to_nash"].get<double>(), 5.0);
 }
 
-TEST(MogApp, ShortRunWritesEverythingAndResumesBitExactly) {
+// The app flags for the test's device; CUDA runs in deterministic mode (cuDNN algorithms
+// fixed, no atomics) so that two runs give the same bits.
+class AppOnDevice : public odegan::testing::DeviceTest {
+ protected:
+  std::string dev() const { return on_cuda() ? "cuda" : "cpu"; }
+  std::string app(const std::string& name) const {
+    return (on_cuda() ? "ODEGAN_DETERMINISTIC=1 " : "") + bin(name);
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Devices, AppOnDevice, ::testing::ValuesIn(odegan::testing::device_cases({odegan::DType::f32})),
+                         [](const auto& p) { return p.param.device.is_cuda() ? std::string("cuda") : std::string("cpu"); });
+
+TEST_P(AppOnDevice, MogShortRunWritesEverythingAndResumesBitExactly) {
   const std::string base = odegan::testing::temp_dir();
-  const std::string flags = " --device cpu --steps 40 --eval-every 20 --eval-samples 200 --batch 64 --figure-steps 0,20,30,40";
+  const std::string flags = " --device " + dev() + " --steps 40 --eval-every 20 --eval-samples 200 --batch 64 --figure-steps 0,20,30,40";
   std::string log;
   // Uninterrupted run.
-  ASSERT_EQ(run(bin("odegan_mog") + flags + " --out " + base + "/full --checkpoint-every 20", &log), 0) << log;
+  ASSERT_EQ(run(app("odegan_mog") + flags + " --out " + base + "/full --checkpoint-every 20", &log), 0) << log;
   for (const char* f : {"config.json", "metrics.json", "metrics.csv", "mog.png", "losses.png", "checkpoints/latest"})
     EXPECT_TRUE(fs::exists(base + "/full/" + f)) << f;
   json m = read_json(base + "/full/metrics.json");
@@ -75,10 +90,10 @@ TEST(MogApp, ShortRunWritesEverythingAndResumesBitExactly) {
   EXPECT_EQ(m["steps"], 40);
   EXPECT_TRUE(std::isfinite(m["loss_d"].get<double>()));
   // Interrupted at step 20 (a shorter run), then resumed to 40.
-  ASSERT_EQ(run(bin("odegan_mog") + " --device cpu --steps 20 --eval-every 20 --eval-samples 200 --batch 64 "
+  ASSERT_EQ(run(app("odegan_mog") + " --device " + dev() + " --steps 20 --eval-every 20 --eval-samples 200 --batch 64 "
                                     "--figure-steps 0,20 --checkpoint-every 20 --out " + base + "/part", &log), 0)
       << log;
-  ASSERT_EQ(run(bin("odegan_mog") + flags + " --out " + base + "/part --checkpoint-every 20 --resume", &log), 0) << log;
+  ASSERT_EQ(run(app("odegan_mog") + flags + " --out " + base + "/part --checkpoint-every 20 --resume", &log), 0) << log;
   EXPECT_NE(log.find("resuming"), std::string::npos) << log;
   // Same losses at every step, and the same final parameters.
   std::string a = read_file(base + "/full/metrics.csv"), b = read_file(base + "/part/metrics.csv");
@@ -132,12 +147,12 @@ std::string tiny_cifar_dir() {
   return dir;
 }
 
-TEST(Cifar10App, TinyRunWritesTheRunDirectoryAndResumesBitExactly) {
+TEST_P(AppOnDevice, Cifar10TinyRunWritesTheRunDirectoryAndResumesBitExactly) {
   const std::string data = tiny_cifar_dir(), base = odegan::testing::temp_dir();
-  const std::string common = " --data " + data + " --device cpu --width-mult 0.03125 --batch 4 --latent 8 --threads 1"
+  const std::string common = " --data " + data + " --device " + dev() + " --width-mult 0.03125 --batch 4 --latent 8 --threads 1"
                              " --log-every 1 --sample-every 2 --checkpoint-every 2";
   std::string log;
-  ASSERT_EQ(run(bin("odegan_cifar10") + common + " --steps 4 --out " + base + "/full", &log), 0) << log;
+  ASSERT_EQ(run(app("odegan_cifar10") + common + " --steps 4 --out " + base + "/full", &log), 0) << log;
   for (const char* f : {"config.json", "metrics.jsonl", "metrics.csv", "losses.png", "samples/latest.png",
                         "samples/step-000000002.png", "checkpoints/latest"})
     EXPECT_TRUE(fs::exists(base + "/full/" + f)) << f;
@@ -152,8 +167,8 @@ TEST(Cifar10App, TinyRunWritesTheRunDirectoryAndResumesBitExactly) {
   }
   EXPECT_EQ(lines, 4);
   // Interrupted after 2 steps, resumed to 4: the same losses and the same final state.
-  ASSERT_EQ(run(bin("odegan_cifar10") + common + " --steps 2 --out " + base + "/part", &log), 0) << log;
-  ASSERT_EQ(run(bin("odegan_cifar10") + common + " --steps 4 --resume --out " + base + "/part", &log), 0) << log;
+  ASSERT_EQ(run(app("odegan_cifar10") + common + " --steps 2 --out " + base + "/part", &log), 0) << log;
+  ASSERT_EQ(run(app("odegan_cifar10") + common + " --steps 4 --resume --out " + base + "/part", &log), 0) << log;
   auto losses = [&](const std::string& dir) {
     std::ifstream in(dir + "/metrics.jsonl");
     std::vector<double> v;
@@ -176,7 +191,7 @@ TEST(Cifar10App, TinyRunWritesTheRunDirectoryAndResumesBitExactly) {
   EXPECT_TRUE(tensors(base + "/full/checkpoints/ckpt-000000004.safetensors") ==
               tensors(base + "/part/checkpoints/ckpt-000000004.safetensors"));
   // The sample app reads the run.
-  ASSERT_EQ(run(bin("odegan_sample") + " --run " + base + "/full --device cpu --n 3 --out " + base + "/eval", &log), 0)
+  ASSERT_EQ(run(app("odegan_sample") + " --run " + base + "/full --device " + dev() + " --n 3 --out " + base + "/eval", &log), 0)
       << log;
   EXPECT_TRUE(fs::exists(base + "/eval/grid.png"));
   EXPECT_TRUE(fs::exists(base + "/eval/images/000002.png"));
@@ -208,7 +223,7 @@ TEST(Cifar10App, RealFashionMnist) {
   EXPECT_EQ(cfg["channels"], 1);
 }
 
-TEST(ImagenetApp, TinyConditionalRunOnAnImageFolder) {
+TEST_P(AppOnDevice, ImagenetTinyConditionalRunOnAnImageFolder) {
   const std::string root = odegan::testing::temp_dir() + "/folder";
   for (int c = 0; c < 3; ++c) {
     fs::create_directories(root + "/class" + std::to_string(c));
@@ -230,13 +245,13 @@ TEST(ImagenetApp, TinyConditionalRunOnAnImageFolder) {
   }
   const std::string out = odegan::testing::temp_dir() + "/imagenet";
   std::string log;
-  ASSERT_EQ(run(bin("odegan_imagenet") + " --data " + root + " --device cpu --image-size 8 --ch 2 --batch 3"
+  ASSERT_EQ(run(app("odegan_imagenet") + " --data " + root + " --device " + dev() + " --image-size 8 --ch 2 --batch 3"
                 " --latent 8 --steps 3 --threads 2 --log-every 1 --sample-every 3 --out " + out, &log), 0) << log;
   EXPECT_NE(log.find("class-conditional"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(out + "/samples/latest.png"));
   json cfg = read_json(out + "/config.json");
   EXPECT_EQ(cfg["num_classes"], 3);
-  ASSERT_EQ(run(bin("odegan_sample") + " --run " + out + " --device cpu --out " + out + "/eval", &log), 0) << log;
+  ASSERT_EQ(run(app("odegan_sample") + " --run " + out + " --device " + dev() + " --out " + out + "/eval", &log), 0) << log;
   // A missing dataset is a clear error.
   EXPECT_NE(run(bin("odegan_imagenet") + " --data " + root + "/nope --steps 1 --out " + out + "/x", &log), 0);
   EXPECT_NE(log.find("is not a directory"), std::string::npos) << log;

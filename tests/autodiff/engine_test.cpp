@@ -1,5 +1,5 @@
-// The engine itself: gradients against closed forms, higher orders, accumulation modes,
-// pruning of unneeded branches, freed graphs, and million-op chains.
+// The engine itself, on every device: gradients against closed forms, higher orders,
+// accumulation modes, pruning of unneeded branches, freed graphs; and million-op chains.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,28 +7,38 @@
 #include "autodiff/engine.h"
 #include "autodiff/functions.h"
 #include "autodiff/node.h"
+#include "tests/common/device_test.h"
 #include "tests/common/test_util.h"
 
 namespace odegan::ad {
 namespace {
 
-Var scalar(double v, bool requires_grad = true) { return Var(Tensor::scalar(v, DType::f64), requires_grad); }
+class Engine : public testing::DeviceTest {
+ protected:
+  Var scalar(double v, bool requires_grad = true) const {
+    return Var(Tensor::scalar(v, DType::f64, device()), requires_grad);
+  }
+  Tensor vec(const std::vector<double>& v) const {
+    return Tensor::from_vector<double>(v, {static_cast<int64_t>(v.size())}, device());
+  }
+};
+ODEGAN_INSTANTIATE_DEVICES(Engine);
 
-TEST(Engine, PolynomialGradient) {
+TEST_P(Engine, PolynomialGradient) {
   Var x = scalar(1.5);
   Var y = add(mul(x, x), mul(x, 3.0));  // x^2 + 3x
   EXPECT_NEAR(grad(y, x).item(), 2 * 1.5 + 3, 1e-15);
 }
 
-TEST(Engine, VectorGradientsWithGradOutputs) {
-  Var x(Tensor::from_vector<double>({1, 2, 3}, {3}), true);
+TEST_P(Engine, VectorGradientsWithGradOutputs) {
+  Var x(vec({1, 2, 3}), true);
   Var y = mul(x, x);
-  Var v(Tensor::from_vector<double>({1, 10, 100}, {3}));
+  Var v(vec({1, 10, 100}));
   Var gx = grad({y}, {x}, {v})[0];
   EXPECT_EQ(gx.data().to_vector<double>(), (std::vector<double>{2, 40, 600}));
 }
 
-TEST(Engine, GradientWithRespectToAnIntermediate) {
+TEST_P(Engine, GradientWithRespectToAnIntermediate) {
   Var x = scalar(2.0);
   Var h = exp(x);
   Var y = mul(h, h);  // dy/dh = 2h
@@ -37,7 +47,7 @@ TEST(Engine, GradientWithRespectToAnIntermediate) {
   EXPECT_NEAR(g[1].item(), 2 * std::exp(4.0), 1e-10);
 }
 
-TEST(Engine, SharedSubexpressionsAccumulate) {
+TEST_P(Engine, SharedSubexpressionsAccumulate) {
   Var x = scalar(0.7);
   Var a = tanh(x);
   Var y = add(mul(a, a), a);  // a^2 + a, a = tanh x
@@ -45,7 +55,7 @@ TEST(Engine, SharedSubexpressionsAccumulate) {
   EXPECT_NEAR(grad(y, x).item(), (2 * t + 1) * (1 - t * t), 1e-14);
 }
 
-TEST(Engine, SecondAndThirdOrderOfTanh) {
+TEST_P(Engine, SecondAndThirdOrderOfTanh) {
   for (double x0 : {-1.3, 0.0, 0.4, 2.0}) {
     Var x = scalar(x0);
     Var y = tanh(x);
@@ -61,7 +71,7 @@ TEST(Engine, SecondAndThirdOrderOfTanh) {
   }
 }
 
-TEST(Engine, GradOfGradIsMixedPartial) {
+TEST_P(Engine, GradOfGradIsMixedPartial) {
   // f(x, y) = x^2 y^3: d/dy (df/dx) = 6 x y^2.
   Var x = scalar(1.5), y = scalar(-0.5);
   Var f = mul(square(x), mul(y, square(y)));
@@ -71,10 +81,10 @@ TEST(Engine, GradOfGradIsMixedPartial) {
   EXPECT_NEAR(grad(fx, y).item(), 6 * 1.5 * 0.25, 1e-14);
 }
 
-TEST(Engine, BackwardAccumulatesOrOverwritesIntoPresetViews) {
-  Tensor flat_grad = Tensor::zeros({4}, DType::f64);
-  Var w(Tensor::from_vector<double>({1, 2, 3}, {3}), true);
-  Var b(Tensor::from_vector<double>({5}, {1}), true);
+TEST_P(Engine, BackwardAccumulatesOrOverwritesIntoPresetViews) {
+  Tensor flat_grad = Tensor::zeros({4}, DType::f64, device());
+  Var w(vec({1, 2, 3}), true);
+  Var b(vec({5}), true);
   w.set_grad(flat_grad.view(0, {3}));
   b.set_grad(flat_grad.view(3, {1}));
   auto loss = [&] { return sum(add(mul(w, w), b)); };  // grads: 2w, 3
@@ -89,7 +99,7 @@ TEST(Engine, BackwardAccumulatesOrOverwritesIntoPresetViews) {
   EXPECT_TRUE(w.grad().same_memory(flat_grad.view(0, {3})));
 }
 
-TEST(Engine, BackwardRestrictedToInputs) {
+TEST_P(Engine, BackwardRestrictedToInputs) {
   Var a = scalar(2.0), b = scalar(3.0);
   BackwardOptions only_a;
   only_a.inputs = {a};
@@ -98,7 +108,7 @@ TEST(Engine, BackwardRestrictedToInputs) {
   EXPECT_FALSE(b.grad().defined());
 }
 
-TEST(Engine, NoGradGuardRecordsNothing) {
+TEST_P(Engine, NoGradGuardRecordsNothing) {
   Var x = scalar(1.0);
   {
     NoGradGuard guard;
@@ -128,7 +138,7 @@ Var counting_identity(const Var& x) {
   return node ? make_output(x.data(), node) : x;
 }
 
-TEST(Engine, BranchesThatLeadToNoRequestedInputAreSkipped) {
+TEST_P(Engine, BranchesThatLeadToNoRequestedInputAreSkipped) {
   CountingBackward::calls = 0;
   Var x = scalar(1.0), y = scalar(2.0);
   Var out = add(mul(counting_identity(x), 2.0), mul(counting_identity(y), 3.0));
@@ -136,7 +146,7 @@ TEST(Engine, BranchesThatLeadToNoRequestedInputAreSkipped) {
   EXPECT_EQ(CountingBackward::calls, 1);  // x's branch never ran
 }
 
-TEST(Engine, UnusedInputIsAnErrorUnlessAllowed) {
+TEST_P(Engine, UnusedInputIsAnErrorUnlessAllowed) {
   Var x = scalar(1.0), unused = scalar(2.0);
   Var y = mul(x, x);
   EXPECT_THROW(grad({y}, {unused}), Error);
@@ -146,7 +156,7 @@ TEST(Engine, UnusedInputIsAnErrorUnlessAllowed) {
   EXPECT_FALSE(grad({y}, {unused}, {}, allow)[0].defined());
 }
 
-TEST(Engine, FreedGraphIsAClearError) {
+TEST_P(Engine, FreedGraphIsAClearError) {
   Var x = scalar(0.5);
   Var y = exp(x);
   EXPECT_NEAR(grad(y, x).item(), std::exp(0.5), 1e-15);
@@ -165,15 +175,15 @@ TEST(Engine, FreedGraphIsAClearError) {
   EXPECT_NEAR(grad(z, x).item(), std::exp(0.5), 1e-15);
 }
 
-TEST(Engine, WrongGradOutputShapeIsRejected) {
-  Var x(Tensor::zeros({3}, DType::f64), true);
+TEST_P(Engine, WrongGradOutputShapeIsRejected) {
+  Var x(Tensor::zeros({3}, DType::f64, device()), true);
   Var y = mul(x, 2.0);
-  EXPECT_THROW(grad({y}, {x}, {Var(Tensor::zeros({4}, DType::f64))}), Error);
+  EXPECT_THROW(grad({y}, {x}, {Var(Tensor::zeros({4}, DType::f64, device()))}), Error);
 }
 
-TEST(Engine, MillionOpChainNeitherOverflowsInBackwardNorInDestruction) {
+TEST(EngineChains, MillionOpChainNeitherOverflowsInBackwardNorInDestruction) {
   const int n = 1000000;
-  Var x = scalar(1.0);
+  Var x(Tensor::scalar(1.0, DType::f64), true);
   Var y = x;
   for (int i = 0; i < n; ++i) y = neg(y);
   EXPECT_EQ(grad(y, x).item(), 1.0);  // (-1)^n

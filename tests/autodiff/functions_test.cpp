@@ -1,12 +1,20 @@
 // gradcheck for every differentiable function and gradgradcheck for every function the
-// regulariser can reach (central differences in float64), plus the losses.
+// regulariser can reach (central differences in float64), on every device: on CUDA the
+// same rows also compare values and first and second derivatives with the CPU's. A test
+// fails when a graph node of autodiff/nodes.h is exercised by no row. Plus the losses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
+#include <tuple>
 
 #include "autodiff/engine.h"
 #include "autodiff/functions.h"
 #include "autodiff/gradcheck.h"
+#include "autodiff/node.h"
+#include "kernels/norm.h"
+#include "tests/common/device_test.h"
 #include "tests/common/test_util.h"
 
 namespace odegan::ad {
@@ -30,6 +38,31 @@ Tensor away(const Shape& s, uint64_t seed) { return random_away_from_zero(s, DTy
 Tensor positive(const Shape& s, uint64_t seed) { return rnd(s, seed, 0.5, 2.0); }
 
 kernels::Conv2dGeometry geom(int stride, int pad, int dil = 1) { return kernels::Conv2dGeometry::make(stride, pad, dil); }
+
+// Constants a row needs (indices, statistics) are made on the device of its inputs.
+Tensor on(const Var& like, const Tensor& t) { return t.to(like.device()); }
+Tensor idx(const Var& like, const std::vector<int32_t>& v) { return on(like, Tensor::from_vector<int32_t>(v, {static_cast<int64_t>(v.size())})); }
+
+// The argmax positions of max pooling `x` (a fixed tensor), on the device of `like`.
+Tensor max_pool_indices(const Var& like, const Tensor& x, const kernels::Pool2dGeometry& g) {
+  Shape ys = kernels::pool2d_output_shape(x.shape(), g);
+  Tensor y = Tensor::empty(ys, x.dtype(), like.device());
+  Tensor i = Tensor::empty(ys, DType::i32, like.device());
+  kernels::max_pool2d_forward(x.to(like.device()), y, i, g);
+  return i;
+}
+
+// The fused batch-norm backward as one output: concat(flat gx, ggamma, gbeta), with the
+// batch statistics recomputed from the current x (they are functions of x).
+Var batch_norm_backward_flat(const Var& gy, const Var& x, const Var& gamma, double eps) {
+  const int64_t c = x.shape()[1];
+  Tensor y = Tensor::empty_like(x.data()), m = Tensor::empty({c}, x.dtype(), x.device()),
+         s = Tensor::empty({c}, x.dtype(), x.device()), no_mean, no_var;
+  kernels::batch_norm_forward_training(x.data(), gamma.data(), Tensor::zeros({c}, x.dtype(), x.device()), eps, 0.1,
+                                       no_mean, no_var, y, m, s);
+  std::vector<Var> r = batch_norm_backward(gy, x, gamma, m, s, eps);
+  return concat({reshape(r[0], {x.numel()}), r[1], r[2]}, 0);
+}
 
 std::vector<Case> cases() {
   std::vector<Case> c;
@@ -107,8 +140,8 @@ std::vector<Case> cases() {
                {rnd({4, 2, 2, 2}, 69)}});
   c.push_back({"batch_norm_inference",
                [](auto& v) {
-                 return batch_norm(v[0], v[1], v[2], Tensor::from_vector<double>({0.1, -0.2}, {2}),
-                                   Tensor::from_vector<double>({0.5, 2.0}, {2}), false, 0.1, 1e-3);
+                 return batch_norm(v[0], v[1], v[2], on(v[0], Tensor::from_vector<double>({0.1, -0.2}, {2})),
+                                   on(v[0], Tensor::from_vector<double>({0.5, 2.0}, {2})), false, 0.1, 1e-3);
                },
                {rnd({3, 2, 2, 2}, 70), rnd({2}, 71), rnd({2}, 72)}});
   // pooling and resampling
@@ -123,8 +156,44 @@ std::vector<Case> cases() {
   c.push_back({"resize_bilinear_same_size", [](auto& v) { return resize_bilinear(v[0], 3, 4); }, {rnd({1, 2, 3, 4}, 87)}});
   // embeddings
   c.push_back({"embedding",
-               [](auto& v) { return embedding(v[0], Tensor::from_vector<int32_t>({2, 0, 2, 1}, {4})); },
+               [](auto& v) { return embedding(v[0], idx(v[0], {2, 0, 2, 1})); },
                {rnd({3, 5}, 77)}});
+  // the adjoints used by derivative rules, each a differentiable function of its own
+  c.push_back({"conv2d_backward_data",
+               [](auto& v) { return conv2d_backward_data(v[0], v[1], {2, 2, 5, 4}, geom(2, 1)); },
+               {rnd({2, 3, 3, 2}, 86), rnd({3, 2, 3, 3}, 87)}});
+  c.push_back({"conv2d_backward_filter",
+               [](auto& v) { return conv2d_backward_filter(v[0], v[1], {3, 2, 3, 3}, geom(2, 1)); },
+               {rnd({2, 2, 5, 4}, 88), rnd({2, 3, 3, 2}, 89)}});
+  c.push_back({"batch_norm_backward_nchw", [](auto& v) { return batch_norm_backward_flat(v[0], v[1], v[2], 1e-3); },
+               {rnd({3, 2, 2, 2}, 90), rnd({3, 2, 2, 2}, 91), rnd({2}, 92, 0.5, 1.5)}});
+  c.push_back({"batch_norm_backward_2d", [](auto& v) { return batch_norm_backward_flat(v[0], v[1], v[2], 1e-3); },
+               {rnd({4, 3}, 93), rnd({4, 3}, 94), rnd({3}, 95, 0.5, 1.5)}});
+  c.push_back({"avg_pool2d_backward",
+               [](auto& v) { return avg_pool2d_backward(v[0], {1, 2, 5, 5}, kernels::Pool2dGeometry::make(3, 2, 1)); },
+               {rnd({1, 2, 3, 3}, 96)}});
+  // Overlapping windows (stride < kernel): one input can be the maximum of several windows.
+  c.push_back({"max_pool2d_overlapping",
+               [](auto& v) { return max_pool2d(v[0], kernels::Pool2dGeometry::make(3, 2, 1)); },
+               {rnd({1, 2, 5, 5}, 97)}});
+  c.push_back({"max_pool2d_backward",
+               [](auto& v) {
+                 const auto g = kernels::Pool2dGeometry::make(3, 2, 1);
+                 return max_pool2d_backward(v[0], max_pool_indices(v[0], rnd({1, 2, 5, 5}, 98), g), {1, 2, 5, 5}, g);
+               },
+               {rnd({1, 2, 3, 3}, 99)}});
+  c.push_back({"max_pool2d_gather",
+               [](auto& v) {
+                 const auto g = kernels::Pool2dGeometry::make(3, 2, 1);
+                 return max_pool2d_gather(v[0], max_pool_indices(v[0], rnd({1, 2, 5, 5}, 100), g), {1, 2, 3, 3}, g);
+               },
+               {rnd({1, 2, 5, 5}, 101)}});
+  c.push_back({"upsample_nearest2x_backward", [](auto& v) { return upsample_nearest2x_backward(v[0]); },
+               {rnd({2, 2, 4, 6}, 102)}});
+  c.push_back({"slice_backward", [](auto& v) { return slice_backward(v[0], 1, 1, {2, 4, 3}); },
+               {rnd({2, 2, 3}, 103)}});
+  c.push_back({"embedding_backward", [](auto& v) { return embedding_backward(v[0], idx(v[0], {2, 0, 2, 1}), 4); },
+               {rnd({4, 3}, 104)}});
   // losses
   c.push_back({"bce_real", [](auto& v) { return bce_with_logits(v[0], 1.0); }, {rnd({6, 1}, 78, -3, 3)}});
   c.push_back({"bce_fake", [](auto& v) { return bce_with_logits(v[0], 0.0); }, {rnd({6, 1}, 79, -3, 3)}});
@@ -134,25 +203,84 @@ std::vector<Case> cases() {
   return c;
 }
 
-class Functions : public ::testing::TestWithParam<size_t> {};
-
-TEST_P(Functions, GradcheckAndGradgradcheck) {
+const std::vector<Case>& all_cases() {
   static const std::vector<Case> all = cases();
-  const Case& c = all[GetParam()];
+  return all;
+}
+
+using RowParam = std::tuple<testing::DeviceCase, size_t>;
+class Functions : public ::testing::TestWithParam<RowParam> {
+ protected:
+  void SetUp() override { ODEGAN_REQUIRE_DEVICE(std::get<0>(GetParam()).device); }
+};
+
+// On every device: first and second derivatives against central differences (computed on
+// that device); on CUDA also value and derivatives against the CPU's.
+TEST_P(Functions, GradcheckAndGradgradcheck) {
+  const Case& c = all_cases()[std::get<1>(GetParam())];
+  const Device dev = std::get<0>(GetParam()).device;
   SCOPED_TRACE(c.name);
+  std::vector<Tensor> inputs;
+  for (const Tensor& t : c.inputs) inputs.push_back(t.to(dev));
   GradcheckOptions opt;
   opt.kink = c.kink;
-  GradcheckResult r1 = gradcheck(c.f, c.inputs, opt);
+  GradcheckResult r1 = gradcheck(c.f, inputs, opt);
   EXPECT_TRUE(r1.ok) << c.name << " gradcheck: " << r1.message;
   EXPECT_GT(r1.checked, 0);
   if (c.second_order) {
-    GradcheckResult r2 = gradgradcheck(c.f, c.inputs, opt);
+    GradcheckResult r2 = gradgradcheck(c.f, inputs, opt);
     EXPECT_TRUE(r2.ok) << c.name << " gradgradcheck: " << r2.message;
+  }
+  if (dev.is_cuda()) {
+    CompareOptions co;
+    co.order = c.second_order ? 2 : 1;
+    GradcheckResult r3 = compare_devices(c.f, c.inputs, dev, co);
+    EXPECT_TRUE(r3.ok) << c.name << ": " << r3.message;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, Functions, ::testing::Range<size_t>(0, cases().size()),
-                         [](const ::testing::TestParamInfo<size_t>& p) { return cases()[p.param].name; });
+INSTANTIATE_TEST_SUITE_P(All, Functions,
+                         ::testing::Combine(::testing::ValuesIn(testing::device_cases()),
+                                            ::testing::Range<size_t>(0, all_cases().size())),
+                         [](const ::testing::TestParamInfo<RowParam>& p) {
+                           return testing::device_case_name(std::get<0>(p.param)) + "_" +
+                                  all_cases()[std::get<1>(p.param)].name;
+                         });
+
+// The nodes whose derivative rules the rows above run: those in each row's graph (checked
+// by gradcheck) and, for second-order rows, those in the graph of its gradient (checked
+// by gradgradcheck).
+std::set<std::string> functions_with_rows() {
+  std::set<std::string> covered;
+  GradcheckOptions list;
+  list.functions_only = true;
+  for (const Case& c : all_cases()) {
+    for (const std::string& n : gradcheck(c.f, c.inputs, list).functions) covered.insert(n);
+    if (c.second_order)
+      for (const std::string& n : gradgradcheck(c.f, c.inputs, list).functions) covered.insert(n);
+  }
+  return covered;
+}
+
+TEST(FunctionRows, EveryGraphNodeHasAGradcheckRow) {
+  // node_type_names() lists every ODEGAN_NODE of autodiff/nodes.h: a new differentiable
+  // function fails here, by name, until cases() gets a row that exercises its rule.
+  const std::vector<std::string> all = node_type_names();
+  ASSERT_GT(all.size(), 40u);
+  EXPECT_NE(std::find(all.begin(), all.end(), "MaxPoolGatherBackward"), all.end());
+  const std::set<std::string> covered = functions_with_rows();
+  std::string missing;
+  for (const std::string& n : all)
+    if (!covered.count(n)) missing += " " + n;
+  EXPECT_TRUE(missing.empty()) << "graph nodes with no gradcheck row in tests/autodiff/functions_test.cpp:" << missing;
+}
+
+TEST(FunctionRows, GraphNodeNamesSeeTheWholeGraph) {
+  Var x(random_tensor({3}, DType::f64, 1), true);
+  Var y = sum(mul(tanh(x), exp(x)));
+  EXPECT_EQ(graph_node_names({y}), (std::vector<std::string>{"ExpBackward", "MulBackward", "SumBackward", "TanhBackward"}));
+  EXPECT_TRUE(graph_node_names({Var(Tensor::zeros({2}, DType::f64))}).empty());
+}
 
 TEST(Gradcheck, DetectsAWrongRule) {
   // Same value as tanh(x) + x^2, but detach() hides half of the x^2 dependence from the
@@ -165,6 +293,14 @@ TEST(Gradcheck, DetectsAWrongRule) {
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.message.find("analytic"), std::string::npos);
   EXPECT_TRUE(gradgradcheck(right, {x}).ok);
+  // The backend comparison notices the wrong rule too (in the first derivative; the values agree).
+  std::vector<Var> a{Var(x.clone(), true)}, b{Var(x.clone(), true)};
+  GradcheckResult same = compare(derivatives([&] { return right(a); }, a), derivatives([&] { return right(b); }, b));
+  EXPECT_TRUE(same.ok) << same.message;
+  EXPECT_EQ(same.checked, 4 + 4 + 4 + 4);  // value, first, second w.r.t. x and v
+  GradcheckResult differ = compare(derivatives([&] { return wrong(a); }, a), derivatives([&] { return right(b); }, b));
+  EXPECT_FALSE(differ.ok);
+  EXPECT_NE(differ.message.find("first derivative"), std::string::npos) << differ.message;
 }
 
 TEST(Losses, NashValues) {

@@ -29,6 +29,8 @@ Tensor random_away_from_zero(const Shape& shape, DType dtype, uint64_t seed, dou
   return Tensor::from_doubles(v, shape, dtype, device);
 }
 
+void set_element(const Tensor& t, int64_t i, double value) { t.view(i, {1}).fill_(value); }
+
 double dot(const Tensor& a, const Tensor& b) {
   std::vector<double> u = a.to_vector<double>(), v = b.to_vector<double>();
   double s = 0;

@@ -29,6 +29,9 @@ Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed, double lo =
 Tensor random_away_from_zero(const Shape& shape, DType dtype, uint64_t seed, double gap = 0.05,
                              Device device = Device::cpu());
 
+// Writes element i (flat) of a float tensor on any device (a one-element fill off the CPU).
+void set_element(const Tensor& t, int64_t i, double value);
+
 // <a, b> over all elements, in double (adjoint identities <op(x), y> = <x, op^T(y)>).
 double dot(const Tensor& a, const Tensor& b);
 

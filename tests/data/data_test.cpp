@@ -20,6 +20,7 @@
 #include "data/image_folder.h"
 #include "data/loader.h"
 #include "data/mog.h"
+#include "tests/common/device_test.h"
 #include "tests/common/test_util.h"
 
 namespace odegan::data {
@@ -443,6 +444,29 @@ TEST(Loader, WorkerErrorsReachTheConsumerAndBadSetupsAreErrors) {
     EXPECT_NE(std::string(e.what()).find("sample 5 is broken"), std::string::npos) << e.what();
   }
   EXPECT_THROW(Loader(std::make_shared<CountingDataset>(3), {4}), Error);
+}
+
+// The loader delivers on its device: the same batches (bitwise) as a single-threaded CPU
+// loader, images and labels on the device, and resumption from a position there too.
+class LoaderOnDevice : public testing::DeviceTest {};
+INSTANTIATE_TEST_SUITE_P(Devices, LoaderOnDevice, ::testing::ValuesIn(testing::device_cases({DType::f32})),
+                         [](const auto& p) { return testing::device_case_name(p.param); });
+
+TEST_P(LoaderOnDevice, DeliversTheSameBatchesOnTheDevice) {
+  auto ds = std::make_shared<CountingDataset>(23);
+  Loader ref(ds, {4, 42, 0, 1});
+  Loader dev(ds, {4, 42, 2, 3, device()});
+  for (int b = 0; b < 12; ++b) {  // crosses two epoch boundaries
+    ImageBatch r = ref.next(), d = dev.next();
+    ASSERT_EQ(d.images.device(), device());
+    ASSERT_EQ(d.labels.device(), device());
+    EXPECT_EQ(d.images.shape(), Shape({4, 1, 2, 2}));
+    EXPECT_EQ(d.images.to_vector<float>(), r.images.to_vector<float>()) << "batch " << b;
+    EXPECT_EQ(d.labels.to_vector<int32_t>(), r.labels.to_vector<int32_t>()) << "batch " << b;
+  }
+  // Resumed from its position, a device loader continues with the same batches.
+  Loader again(ds, {4, 42, 1, 2, device()}, dev.position());
+  for (int b = 0; b < 3; ++b) EXPECT_EQ(again.next().images.to_vector<float>(), dev.next().images.to_vector<float>());
 }
 
 // ---------------------------------------------------------------- mixture of Gaussians

@@ -1,6 +1,8 @@
 // The paper's networks: output shapes, exact parameter counts (computed here from the
 // layer list, independently of the model code), a forward + backward pass at small batch,
-// save/load, and second derivatives through the MoG pair and a reduced-width DCGAN pair.
+// save/load, and second derivatives through the MoG pair and a reduced-width DCGAN pair
+// on every device; on CUDA every pair (DCGAN, CIFAR ResNet with and without spectral
+// norm, conditional ImageNet ResNet) against the CPU: value, first and second derivatives.
 #include <gtest/gtest.h>
 
 #include "autodiff/engine.h"
@@ -11,6 +13,9 @@
 #include "layers/models/mog.h"
 #include "layers/models/resnet.h"
 #include "solvers/gan_game.h"
+#include "layers/layers.h"
+#include "tests/common/device_test.h"
+#include "tests/common/module_check.h"
 #include "tests/common/test_util.h"
 
 namespace odegan::nn::models {
@@ -140,14 +145,38 @@ TEST(Models, SaveAndLoad) {
   EXPECT_THROW(dcgan_generator(o)->load(path), Error);
 }
 
-// Second derivatives through whole networks: gradgradcheck of l_G w.r.t. every parameter.
-void gradgrad_through_pair(std::shared_ptr<Module> g, std::shared_ptr<Module> d, const Shape& z_shape) {
+// Second derivatives through whole networks: on CUDA, the value of l_G, its gradient and
+// its second derivatives w.r.t. z and every parameter against the CPU's; then (when
+// `finite_differences`) gradgradcheck of l_G w.r.t. every parameter on the device.
+void check_pair(std::shared_ptr<Module> g, std::shared_ptr<Module> d, const Shape& z_shape, Device device,
+                bool finite_differences = true, Tensor labels = Tensor()) {
   g->to(DType::f64);
   d->to(DType::f64);
-  Var z(testing::random_tensor(z_shape, DType::f64, 6));
+  Sequential pair({g, d});  // moves both players together
+  std::vector<Var> in{Var(testing::random_tensor(z_shape, DType::f64, 6), true)};
+  auto f = [&] {
+    Var x = labels.defined() ? std::dynamic_pointer_cast<ResNetGenerator>(g)->forward(in[0], labels.to(in[0].device()))
+                             : (*g)(in[0]);
+    Var logits = labels.defined() ? std::dynamic_pointer_cast<ResNetDiscriminator>(d)->forward(x, labels.to(x.device()))
+                                  : (*d)(x);
+    return ad::mean(ad::softplus(ad::neg(logits)));
+  };
+  if (device.is_cuda()) {
+    // Whole networks in float64: the devices differ only in summation order (cuDNN's
+    // algorithms, reduction trees), amplified by batch norm's 1/std and by the depth, so
+    // the bound is 1e-9 of each tensor's scale rather than the 1e-12 of a single function.
+    ad::CompareOptions co;
+    co.rtol = 1e-9;
+    co.atol = 1e-9;
+    ad::GradcheckResult r = testing::compare_module_devices(pair, in, f, device, co);
+    EXPECT_TRUE(r.ok) << r.message;
+    EXPECT_GT(r.checked, 2 * pair.num_parameters());
+  } else {
+    pair.to(device);
+  }
+  if (!finite_differences) return;
   std::vector<Var> leaves = g->parameters();
   for (const Var& p : d->parameters()) leaves.push_back(p);
-  auto f = [&] { return ad::mean(ad::softplus(ad::neg((*d)((*g)(z))))); };
   ad::GradcheckOptions opt;
   opt.kink = 0;
   ad::GradcheckResult r = ad::gradgradcheck_leaves(f, leaves, opt);
@@ -155,15 +184,18 @@ void gradgrad_through_pair(std::shared_ptr<Module> g, std::shared_ptr<Module> d,
   EXPECT_GT(r.checked, 100);
 }
 
-TEST(Models, GradgradThroughTheMogPair) {
+class ModelPairs : public testing::DeviceTest {};
+ODEGAN_INSTANTIATE_DEVICES(ModelPairs);
+
+TEST_P(ModelPairs, GradgradThroughTheMogPair) {
   auto g = mog_generator(4, 5), d = mog_discriminator(5);
   Generator gen(7);
   g->reset_all(gen, Init::reference);
   d->reset_all(gen, Init::reference);
-  gradgrad_through_pair(g, d, {3, 4});
+  check_pair(g, d, {3, 4}, device());
 }
 
-TEST(Models, GradgradThroughAReducedDcganPair) {
+TEST_P(ModelPairs, GradgradThroughAReducedDcganPair) {
   DcganOptions o;
   o.latent = 3;
   o.width = 1.0 / 64;
@@ -173,7 +205,75 @@ TEST(Models, GradgradThroughAReducedDcganPair) {
   Generator gen(8);
   g->reset_all(gen, Init::reference);
   d->reset_all(gen, Init::reference);
-  gradgrad_through_pair(g, d, {2, 3});
+  check_pair(g, d, {2, 3}, device());
+}
+
+// CUDA against the CPU only: larger pairs, where finite differences would take minutes.
+class ModelPairsCuda : public testing::DeviceTest {};
+ODEGAN_INSTANTIATE_CUDA(ModelPairsCuda);
+
+TEST_P(ModelPairsCuda, DcganAt32x32) {
+  DcganOptions o;
+  o.latent = 16;
+  o.width = 1.0 / 32;
+  auto g = dcgan_generator(o), d = dcgan_discriminator(o);
+  Generator gen(9);
+  g->reset_all(gen, Init::dcgan);
+  d->reset_all(gen, Init::dcgan);
+  check_pair(g, d, {2, 16}, device(), false);
+}
+
+TEST_P(ModelPairsCuda, CifarResNetWithAndWithoutSpectralNorm) {
+  for (bool sn : {false, true}) {
+    SCOPED_TRACE(sn ? "spectral norm" : "plain");
+    ResNetOptions o;
+    o.spectral_norm = sn;
+    std::shared_ptr<Module> g = cifar_resnet_generator(o, 1.0 / 32), d = cifar_resnet_discriminator(o, 1.0 / 16);
+    Generator gen(10);
+    g->reset_all(gen, Init::reference);
+    d->reset_all(gen, Init::reference);
+    check_pair(g, d, {2, 128}, device(), false);
+  }
+}
+
+TEST_P(ModelPairsCuda, ConditionalImagenetResNet) {
+  ResNetOptions o;
+  o.num_classes = 5;
+  std::shared_ptr<Module> g = imagenet_resnet_generator(o, 2, 32), d = imagenet_resnet_discriminator(o, 2, 32);
+  Generator gen(11);
+  g->reset_all(gen, Init::reference);
+  d->reset_all(gen, Init::reference);
+  check_pair(g, d, {2, 128}, device(), false, Tensor::from_vector<int32_t>({0, 4}, {2}));
+}
+
+TEST_P(ModelPairsCuda, SaveOnTheDeviceLoadOnTheCpuAndBack) {
+  const std::string path = testing::temp_dir() + "/g.safetensors";
+  ResNetOptions o;
+  o.num_classes = 3;
+  auto g = imagenet_resnet_generator(o, 2, 32);
+  Generator gen(12);
+  g->reset_all(gen, Init::reference);
+  g->to(device());
+  // Batch-norm statistics move off their initial values: buffers travel too.
+  g->forward(Var(testing::random_tensor({2, 128}, DType::f32, 1, -1, 1, device())),
+             Tensor::from_vector<int32_t>({0, 2}, {2}, device()));
+  g->save(path);
+  auto h = imagenet_resnet_generator(o, 2, 32);
+  h->load(path);
+  std::map<std::string, Tensor> a = g->state_dict(), b = h->state_dict();
+  ASSERT_EQ(a.size(), b.size());
+  for (auto& [name, t] : a) {
+    EXPECT_TRUE(b.at(name).device().is_cpu());
+    EXPECT_EQ(t.to_vector<float>(), b.at(name).to_vector<float>()) << name;
+  }
+  // Back onto the device, into existing device storage.
+  auto k = imagenet_resnet_generator(o, 2, 32);
+  k->to(device());
+  k->load(path);
+  for (auto& [name, t] : k->state_dict()) {
+    EXPECT_TRUE(t.is_cuda()) << name;
+    EXPECT_EQ(t.to_vector<float>(), a.at(name).to_vector<float>()) << name;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The paper's regulariser g_theta = grad_theta ||d l_G / d phi||^2 (a gradient of a
 // gradient through D's input gradient and G's backward, batch norm included) against
 // central differences of ||d l_G / d phi||^2 in float64, for an MLP GAN and a conv GAN
-// with batch norm in G; and the velocity against differences of the losses.
+// with batch norm in G; and the velocity against differences of the losses. On every
+// device; on CUDA also g_theta and v against the CPU's.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "kernels/reduce.h"
 #include "layers/layers.h"
 #include "solvers/gan_game.h"
+#include "tests/common/device_test.h"
 #include "tests/common/test_util.h"
 
 namespace odegan::solvers {
@@ -40,6 +42,15 @@ GanSetup mlp_gan() {
   b.real = testing::random_tensor({6, 2}, t, 10);
   b.z = testing::random_tensor({6, 3}, t, 11);
   return {g, d, b, 3};
+}
+
+// The players and the batch on `device` (the game's state is then there too).
+GanSetup on(GanSetup s, Device device) {
+  s.g->to(device);
+  s.d->to(device);
+  s.batch.real = s.batch.real.to(device);
+  s.batch.z = s.batch.z.to(device);
+  return s;
 }
 
 GanSetup conv_gan() {
@@ -72,27 +83,48 @@ double reg_value(GanGame& game, const Batch& b) {
   return kernels::sum_squares(vp).item();
 }
 
-void check_regulariser(GanSetup s) {
+// g_theta and the first velocity at the game's state (the start of a step).
+std::pair<Tensor, Tensor> regulariser(GanSetup s) {
   GameOptions opt;
   opt.reg_lambda = 1.0;
   Batch fixed = s.batch;
   GanGame game(Players::unconditional(s.g, s.d), [&] { return fixed; }, opt);
-  Tensor g_theta = Tensor::empty({game.num_theta()}, DType::f64);
+  Tensor g_theta = Tensor::empty({game.num_theta()}, DType::f64, game.state().device());
+  Tensor v = Tensor::empty_like(game.state());
+  game.regulariser_and_velocity(fixed, g_theta, v, nullptr);
+  return {g_theta, v};
+}
+
+void check_regulariser(GanSetup (*make)(), Device device) {
+  GanSetup s = on(make(), device);
+  if (device.is_cuda()) {
+    auto [g_dev, v_dev] = regulariser(s);
+    auto [g_cpu, v_cpu] = regulariser(make());
+    const double scale_g = std::sqrt(kernels::sum_squares(g_cpu).item()), scale_v = std::sqrt(kernels::sum_squares(v_cpu).item());
+    EXPECT_TENSOR_NEAR(g_dev, g_cpu, 1e-10, 1e-12 * scale_g);
+    EXPECT_TENSOR_NEAR(v_dev, v_cpu, 1e-10, 1e-12 * scale_v);
+  }
+  GameOptions opt;
+  opt.reg_lambda = 1.0;
+  Batch fixed = s.batch;
+  GanGame game(Players::unconditional(s.g, s.d), [&] { return fixed; }, opt);
+  ASSERT_EQ(game.state().device(), device);
+  Tensor g_theta = Tensor::empty({game.num_theta()}, DType::f64, device);
   Tensor v = Tensor::empty_like(game.state());
   StepStats stats;
   game.regulariser_and_velocity(fixed, g_theta, v, &stats);
   std::vector<double> analytic = g_theta.to_vector<double>();
   Tensor theta = game.theta();
-  double* p = theta.data<double>();
+  std::vector<double> p = theta.to_vector<double>();
   const double h = 1e-6;
   double worst = 0;
   for (int64_t i = 0; i < game.num_theta(); ++i) {
     const double x0 = p[i];
-    p[i] = x0 + h;
+    testing::set_element(theta, i, x0 + h);
     const double up = reg_value(game, fixed);
-    p[i] = x0 - h;
+    testing::set_element(theta, i, x0 - h);
     const double down = reg_value(game, fixed);
-    p[i] = x0;
+    testing::set_element(theta, i, x0);
     const double numeric = (up - down) / (2 * h);
     worst = std::max(worst, std::fabs(numeric - analytic[i]));
     EXPECT_NEAR(analytic[i], numeric, 1e-6 + 1e-5 * std::fabs(numeric)) << "theta[" << i << "]";
@@ -102,19 +134,24 @@ void check_regulariser(GanSetup s) {
   EXPECT_NEAR(stats.grad_norm_g * stats.grad_norm_g, reg_value(game, fixed), 1e-10);
 }
 
-TEST(Regulariser, MlpGanMatchesFiniteDifferences) { check_regulariser(mlp_gan()); }
-TEST(Regulariser, ConvGanWithBatchNormMatchesFiniteDifferences) { check_regulariser(conv_gan()); }
+class GameOnDevice : public testing::DeviceTest {};
+ODEGAN_INSTANTIATE_DEVICES(GameOnDevice);
 
-TEST(Velocity, IsMinusTheLossGradients) {
+TEST_P(GameOnDevice, MlpGanRegulariserMatchesFiniteDifferences) { check_regulariser(mlp_gan, device()); }
+TEST_P(GameOnDevice, ConvGanWithBatchNormRegulariserMatchesFiniteDifferences) {
+  check_regulariser(conv_gan, device());
+}
+
+TEST_P(GameOnDevice, VelocityIsMinusTheLossGradients) {
   // v = -[d l_D / d theta, d l_G / d phi]: compare with differences of the losses.
-  GanSetup s = mlp_gan();
+  GanSetup s = on(mlp_gan(), device());
   Batch fixed = s.batch;
   GanGame game(Players::unconditional(s.g, s.d), [&] { return fixed; }, GameOptions{});
   Tensor v = Tensor::empty_like(game.state());
   StepStats st;
   game.velocity(fixed, v, &st);
   std::vector<double> vv = v.to_vector<double>();
-  double* p = game.state().data<double>();
+  std::vector<double> p = game.state().to_vector<double>();
   auto losses = [&] {
     StepStats t;
     Tensor tmp = Tensor::empty_like(game.state());
@@ -124,11 +161,11 @@ TEST(Velocity, IsMinusTheLossGradients) {
   const double h = 1e-6;
   for (int64_t i = 0; i < game.state().numel(); ++i) {
     const double x0 = p[i];
-    p[i] = x0 + h;
+    testing::set_element(game.state(), i, x0 + h);
     auto up = losses();
-    p[i] = x0 - h;
+    testing::set_element(game.state(), i, x0 - h);
     auto down = losses();
-    p[i] = x0;
+    testing::set_element(game.state(), i, x0);
     const bool is_theta = i < game.num_theta();
     const double numeric = -((is_theta ? up.first : up.second) - (is_theta ? down.first : down.second)) / (2 * h);
     EXPECT_NEAR(vv[i], numeric, 1e-7) << (is_theta ? "theta" : "phi") << " " << i;
