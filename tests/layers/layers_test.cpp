@@ -228,5 +228,27 @@ TEST_P(Layers, SpectralNormNormalisesTheLargestSingularValue) {
   EXPECT_TRUE(ad::gradgradcheck_leaves(f, leaves).ok);
 }
 
+TEST(ModuleCheck, BothRunsStartFromTheSameBuffers) {
+  // Spectral norm's training forward advances its u vector. The device comparison restores
+  // buffers between its two runs, so the CPU against itself agrees exactly; two runs
+  // without the restore differ, and compare() says so.
+  auto lin = std::make_shared<Linear>(5, 3, true, DType::f64);
+  SpectralNorm sn(lin);
+  Generator g(4);
+  sn.reset_all(g, Init::reference);
+  sn.to(DType::f64);
+  std::vector<Var> in{Var(testing::random_tensor({2, 5}, DType::f64, 6), true)};
+  auto f = [&] { return sn(in[0]); };
+  ad::GradcheckResult same = testing::compare_module_devices(sn, in, f, Device::cpu());
+  EXPECT_TRUE(same.ok) << same.message;
+  EXPECT_EQ(same.max_abs_error, 0.0);
+  EXPECT_EQ(same.checked, 6 + 2 * (2 * 5 + 15 + 3) + 6);  // value; first and second (x, W, b); second w.r.t. v
+  std::vector<Var> leaves{in[0], lin->weight(), lin->bias()};
+  ad::Derivatives a = ad::derivatives(f, leaves), b = ad::derivatives(f, leaves);
+  ad::GradcheckResult differ = ad::compare(a, b);
+  EXPECT_FALSE(differ.ok);
+  EXPECT_NE(differ.message.find("value"), std::string::npos) << differ.message;
+}
+
 }  // namespace
 }  // namespace odegan::nn
