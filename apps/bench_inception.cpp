@@ -5,6 +5,8 @@
 // --save-weights FILE writes the random weights of --seed and exits (for
 // scripts/make_inception_fixture.py).
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -19,6 +21,12 @@ using nn::models::InceptionV3;
 namespace {
 void sync(Device dev) {
   if (dev.is_cuda()) Tensor::zeros({1}, DType::f32, dev).item();
+}
+// CPU seconds of this process (all threads): steadier than wall time on a shared machine.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 }  // namespace
 
@@ -68,15 +76,17 @@ int main(int argc, char** argv) {
       Tensor x = images.to(dev);
       net->run(x);  // warm-up: cuDNN algorithm search, allocator pool
       sync(dev);
+      const double c0 = cpu_seconds();
       auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < iters; ++i) net->run(x);
       sync(dev);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+      const double cpu = (cpu_seconds() - c0) / double(iters * batch);
       const double rate = batch / s;
       std::printf("odegan %s: Inception-v3 forward, batch %lld of %lldx%lld -> 299x299: %.1f ms/batch, %.1f images/s"
-                  " (50 000 images: %.1f min)\n",
+                  " (50 000 images: %.1f min), %.3f CPU s/image\n",
                   dev.str().c_str(), (long long)batch, (long long)size, (long long)size, 1e3 * s, rate,
-                  50000.0 / rate / 60.0);
+                  50000.0 / rate / 60.0, cpu);
     }
     return 0;
   });

@@ -15,7 +15,7 @@ namespace odegan::nn::models {
 
 class InceptionV3 : public Module {
  public:
-  explicit InceptionV3(DType dtype = DType::f32);  // in eval mode, zero weights
+  explicit InceptionV3(DType dtype = DType::f32);  // in eval mode; zero conv and fc weights
   std::string type_name() const override { return "InceptionV3"; }
 
   struct Outputs {
