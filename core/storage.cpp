@@ -3,7 +3,9 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -96,6 +98,34 @@ void host_free(void* p, size_t nbytes) {
   std::free(p);
 }
 
+#ifdef ODEGAN_WITH_CUDA
+// Frees device memory without throwing (a destructor that throws is std::terminate, and
+// after a sticky CUDA error -- an illegal address in some kernel -- every CUDA call fails:
+// the program must live on to report that first error, not die here). The first failure
+// is logged; later ones are counted silently (they all share the one cause).
+void free_device(void* p, int index) noexcept {
+  static std::atomic<bool> logged{false};
+  std::string why;
+  try {
+    CudaContext& ctx = CudaContext::get(index);
+    int previous = -1;
+    cudaError_t e = cudaGetDevice(&previous);
+    if (e == cudaSuccess && previous != index) e = cudaSetDevice(index);
+    if (e == cudaSuccess) e = cudaFreeAsync(p, ctx.stream());
+    if (previous >= 0 && previous != index) cudaSetDevice(previous);
+    if (e == cudaSuccess) return;
+    why = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+  } catch (const std::exception& ex) {
+    why = ex.what();
+  } catch (...) {
+    why = "unknown error";
+  }
+  if (!logged.exchange(true))
+    std::fprintf(stderr, "odegan: warning: freeing CUDA memory on cuda:%d failed (%s); the memory is leaked. "
+                 "Later failures are not reported.\n", index, why.c_str());
+}
+#endif
+
 Counter& counter(Device d) {
   static Counter counters[1 + kMaxCudaDevices];
   return counters[d.is_cpu() ? 0 : 1 + d.index];
@@ -127,11 +157,7 @@ Storage::~Storage() {
     host_free(ptr_, nbytes_);
   } else {
 #ifdef ODEGAN_WITH_CUDA
-    if (ptr_) {
-      CudaDeviceGuard guard(device_.index);
-      // Destructors must not throw; a failure here means the context is already gone.
-      cudaFreeAsync(ptr_, CudaContext::get(device_.index).stream());
-    }
+    if (ptr_) free_device(ptr_, device_.index);
 #endif
   }
 }

@@ -6,6 +6,8 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/sync_count.h"
+
 #ifdef ODEGAN_WITH_CUDA
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
@@ -63,25 +65,44 @@ void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t nbytes)
     CudaContext& ctx = CudaContext::get(dd.index);
     CudaDeviceGuard guard(dd.index);
     if (dd.index == sd.index) {
-      ODEGAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+      const uintptr_t d = reinterpret_cast<uintptr_t>(dst), s = reinterpret_cast<uintptr_t>(src);
+      if (d == s) return;
+      if (d < s + nbytes && s < d + nbytes) {
+        // cudaMemcpy leaves overlapping regions undefined; the CPU path is memmove. Both
+        // agree when the bytes go through a temporary (stream-ordered, so no sync).
+        void* tmp = nullptr;
+        ODEGAN_CUDA_CHECK(cudaMallocAsync(&tmp, nbytes, ctx.stream()));
+        cudaError_t e = cudaMemcpyAsync(tmp, src, nbytes, cudaMemcpyDeviceToDevice, ctx.stream());
+        if (e == cudaSuccess) e = cudaMemcpyAsync(dst, tmp, nbytes, cudaMemcpyDeviceToDevice, ctx.stream());
+        cudaFreeAsync(tmp, ctx.stream());
+        ODEGAN_CUDA_CHECK(e);
+      } else {
+        ODEGAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+      }
     } else {
       CudaContext::get(sd.index).synchronize();
       ODEGAN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dd.index, src, sd.index, nbytes, ctx.stream()));
       // The source's memory is freed in its own device's stream order: that stream must
       // not move on (and hand the block to new work) before this copy has read it.
+      note_sync();
       ODEGAN_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+      ctx.raise_device_errors();
     }
   } else if (dd.is_cuda()) {
     CudaContext& ctx = CudaContext::get(dd.index);
     CudaDeviceGuard guard(dd.index);
     ODEGAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, ctx.stream()));
     // Pageable host memory: the source may be freed as soon as we return.
+    note_sync();
     ODEGAN_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+    ctx.raise_device_errors();
   } else {
     CudaContext& ctx = CudaContext::get(sd.index);
     CudaDeviceGuard guard(sd.index);
     ODEGAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToHost, ctx.stream()));
+    note_sync();
     ODEGAN_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+    ctx.raise_device_errors();
   }
 #else
   (void)dd;
@@ -266,6 +287,7 @@ void Tensor::fill_(double value) const {
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   check_defined(*this, "to_vector", "self");
+  if (device().is_cpu()) note_sync();  // a device tensor counts in its copy to the host
   Tensor host = to(Device::cpu()).to(dtype_of<T>::value);
   std::vector<T> out(static_cast<size_t>(numel_));
   if (numel_) std::memcpy(out.data(), host.data_ptr(), host.nbytes());

@@ -59,6 +59,10 @@ class Tensor {
   bool same_memory(const Tensor& o) const {
     return storage_ == o.storage_ && offset_ == o.offset_ && nbytes() == o.nbytes();
   }
+  // True when the two tensors share at least one byte.
+  bool overlaps(const Tensor& o) const {
+    return storage_ && storage_ == o.storage_ && offset_ < o.offset_ + o.nbytes() && o.offset_ < offset_ + nbytes();
+  }
 
   void* data_ptr() const;
   // Typed pointer; throws if T does not match the dtype.

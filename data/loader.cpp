@@ -109,6 +109,12 @@ ImageBatch Loader::next() {
   position_ = {global / per_epoch_, global % per_epoch_};
   Shape s = dataset_->sample_shape();
   ImageBatch out;
+  if (opt_.device.is_cuda()) {
+    if (!uploader_) uploader_ = std::make_unique<DeviceUploader>(opt_.device);
+    out.images = uploader_->upload(slot.images.data(), {opt_.batch, s[0], s[1], s[2]}, DType::f32);
+    out.labels = uploader_->upload(slot.labels.data(), {opt_.batch}, DType::i32);
+    return out;
+  }
   out.images = Tensor::from_vector(slot.images, {opt_.batch, s[0], s[1], s[2]}).to(opt_.device);
   out.labels = Tensor::from_vector(slot.labels, {opt_.batch}).to(opt_.device);
   return out;

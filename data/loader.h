@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/staging.h"
 #include "core/tensor.h"
 #include "data/dataset.h"
 
@@ -75,6 +76,8 @@ class Loader {
   std::map<int64_t, std::vector<int64_t>> perms_;
   std::vector<std::thread> workers_;
   bool stop_ = false;
+  // Pinned staging for batches delivered on a GPU (asynchronous copies, no sync).
+  std::unique_ptr<DeviceUploader> uploader_;
 };
 
 }  // namespace odegan::data

@@ -79,6 +79,21 @@ void lincomb(Tensor& out, double c0, const Tensor& x0, const std::vector<std::pa
   }
   // Up to four terms per pass; later passes fold the running result in as x0.
   constexpr size_t kPerPass = 4;
+  // A pass reads each input element just before writing the same element of `out`, so
+  // an input that is exactly `out` is safe; one that overlaps it at another offset is
+  // not, nor is `out` as a term of a later pass (the first pass has overwritten it).
+  // Those go through a temporary.
+  bool via_temporary = x0.overlaps(out) && !x0.same_memory(out);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const Tensor& k = terms[i].second;
+    if (k.overlaps(out) && (i >= kPerPass || !k.same_memory(out))) via_temporary = true;
+  }
+  if (via_temporary) {
+    Tensor tmp = Tensor::empty_like(out);
+    lincomb(tmp, c0, x0, terms);
+    out.copy_(tmp);
+    return;
+  }
   size_t done = 0;
   double c = c0;
   Tensor base = x0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/sync_count.h"
 #include "kernels/broadcast.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/dispatch.h"
@@ -145,6 +146,7 @@ bool all_finite(const Tensor& x) {
   if (x.numel() == 0) return true;
   ODEGAN_CHECK(is_floating(x.dtype()), "all_finite: needs a float tensor, got ", describe(x));
   bool ok = true;
+  if (x.device().is_cpu()) note_sync();  // the CUDA version reads a flag back (counted there)
   ODEGAN_DISPATCH_DEVICE(x.device(), "all_finite", all_finite(x, ok));
   return ok;
 }

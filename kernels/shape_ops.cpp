@@ -23,8 +23,15 @@ void check_indices(const Tensor& indices, int64_t limit, const char* op) {
   check_defined(indices, op, "indices");
   ODEGAN_CHECK(indices.dtype() == DType::i32 && indices.ndim() == 1, op, ": indices must be a 1-D int32 tensor, got ",
                describe(indices));
-  std::vector<int32_t> idx = indices.to_vector<int32_t>();
-  for (size_t i = 0; i < idx.size(); ++i)
+  if (indices.is_cuda()) {
+#ifdef ODEGAN_WITH_CUDA
+    // No copy to the host (a sync per call): a kernel checks, the next sync reports.
+    cuda::check_indices(indices, limit, op);
+#endif
+    return;
+  }
+  const int32_t* idx = indices.data<int32_t>();
+  for (int64_t i = 0; i < indices.numel(); ++i)
     ODEGAN_CHECK(idx[i] >= 0 && idx[i] < limit, op, ": index ", idx[i], " at position ", i,
                  " is out of range [0, ", limit, ")");
 }

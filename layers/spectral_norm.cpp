@@ -1,7 +1,5 @@
 #include "layers/spectral_norm.h"
 
-#include <cmath>
-
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/reduce.h"
@@ -11,9 +9,13 @@ namespace odegan::nn {
 using namespace odegan::ad;
 
 namespace {
+// x /= (||x|| + eps), the norm kept on x's device (reading it on the host would be a sync
+// per call: two per layer per training forward).
 void normalize_(Tensor& x, double eps) {
-  double n = std::sqrt(kernels::sum_squares(x).item());
-  kernels::unary(kernels::Unary::affine, x, x, 1.0 / (n + eps), 0.0);
+  Tensor n = kernels::sum_squares(x);
+  kernels::unary(kernels::Unary::sqrt, n, n);
+  kernels::unary(kernels::Unary::affine, n, n, 1.0, eps);
+  kernels::binary(kernels::Binary::div, x, n, x);
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "autodiff/functions.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
+#include "kernels/shape_ops.h"
 
 namespace odegan::solvers {
 
@@ -77,7 +78,13 @@ Var score(const Var& logits) {
   return logits;
 }
 
-double norm(const Tensor& t) { return std::sqrt(kernels::sum_squares(t).item()); }
+// The values of several one-element device tensors in one host read (one sync, not one
+// per value): a step's statistics.
+std::vector<double> read_scalars(const std::vector<Tensor>& scalars) {
+  std::vector<Tensor> flat;
+  for (const Tensor& t : scalars) flat.push_back(t.reshape({1}));
+  return kernels::concat(flat, 0).to_vector<double>();
+}
 
 void copy_grads_into(const std::vector<Var>& grads, Tensor& flat, double scale) {
   int64_t at = 0;
@@ -149,10 +156,11 @@ void GanGame::velocity_into(const Batch& batch, Tensor& v, StepStats* stats, boo
     kernels::lincomb(vp, -1.0, gp, {});
   }
   if (stats) {
-    stats->loss_d = ld.item();
-    stats->loss_g = lg.item();
-    if (d_part) stats->grad_norm_d = norm(gt);
-    if (g_part) stats->grad_norm_g = norm(gp);
+    std::vector<double> s = read_scalars({ld.data(), lg.data(), kernels::sum_squares(gt), kernels::sum_squares(gp)});
+    stats->loss_d = s[0];
+    stats->loss_g = s[1];
+    if (d_part) stats->grad_norm_d = std::sqrt(s[2]);
+    if (g_part) stats->grad_norm_g = std::sqrt(s[3]);
   }
 }
 
@@ -175,7 +183,7 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   o.retain_graph = true;
   backward(ld, o);
   kernels::lincomb(vt, -1.0, gt, {});
-  if (stats) stats->grad_norm_d = norm(gt);
+  Tensor gt_sq = stats ? kernels::sum_squares(gt) : Tensor();
   copy_grads_into(g_phi, vp, -1.0);
   // R = ||d l_G / d phi||^2 and its gradient w.r.t. theta (a double backward).
   Var r;
@@ -186,10 +194,12 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   backward(r, o2);
   g_theta.copy_(gt);
   if (stats) {
-    stats->loss_d = ld.item();
-    stats->loss_g = lg.item();
-    stats->grad_norm_g = std::sqrt(r.item());
-    stats->reg_norm = norm(g_theta);
+    std::vector<double> s = read_scalars({ld.data(), lg.data(), gt_sq, r.data(), kernels::sum_squares(g_theta)});
+    stats->loss_d = s[0];
+    stats->loss_g = s[1];
+    stats->grad_norm_d = std::sqrt(s[2]);
+    stats->grad_norm_g = std::sqrt(s[3]);
+    stats->reg_norm = std::sqrt(s[4]);
   }
 }
 

@@ -9,6 +9,7 @@
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
 #include "autodiff/var.h"
+#include "core/staging.h"
 #include "data/dataset.h"
 #include "data/image.h"
 #include "data/loader.h"
@@ -255,6 +256,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   lopt.device = dev;
   data::Loader loader(dataset, lopt, pos);
 
+  DeviceUploader label_upload(dev);  // fake labels go up without a sync (core/staging.h)
   solvers::BatchFn batches = [&] {
     data::ImageBatch b = loader.next();
     solvers::Batch out;
@@ -265,7 +267,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
       out.real_labels = b.labels;
       std::vector<int32_t> y(static_cast<size_t>(c.batch));
       for (auto& v : y) v = static_cast<int32_t>(noise.next_below(static_cast<uint64_t>(c.num_classes)));
-      out.fake_labels = Tensor::from_vector(y, {c.batch}).to(dev);
+      out.fake_labels = label_upload.upload(y.data(), {c.batch}, DType::i32);
     }
     return out;
   };

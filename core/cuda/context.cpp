@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "core/cuda/cuda_check.h"
+#include "core/sync_count.h"
 
 namespace odegan {
 namespace {
@@ -41,29 +43,55 @@ CudaContext::CudaContext(int index) : device_(index) {
   size_t cap_mb = 256;
   if (const char* env = std::getenv("ODEGAN_CUDNN_WORKSPACE_MB")) cap_mb = std::strtoull(env, nullptr, 10);
   workspace_cap_ = cap_mb << 20;
+  void* rec = nullptr;
+  ODEGAN_CUDA_CHECK(cudaHostAlloc(&rec, sizeof(DeviceErrorRecord), cudaHostAllocMapped));
+  errors_host_ = static_cast<DeviceErrorRecord*>(rec);
+  *errors_host_ = DeviceErrorRecord{0, nullptr, 0, 0, 0};
+  void* dev = nullptr;
+  ODEGAN_CUDA_CHECK(cudaHostGetDevicePointer(&dev, rec, 0));
+  errors_device_ = static_cast<DeviceErrorRecord*>(dev);
 }
 
+void CudaContext::raise_device_errors() {
+  // Written by kernels that completed before the caller's synchronisation: visible now.
+  volatile DeviceErrorRecord* r = errors_host_;
+  if (r->flag == 0) return;
+  const std::string op = r->op ? r->op : "a CUDA kernel";
+  const long long position = r->position, value = r->value, limit = r->limit;
+  r->op = nullptr;
+  r->flag = 0;
+  ODEGAN_FAIL(op, ": index ", value, " at position ", position, " is out of range [0, ", limit, ") (found on cuda:",
+              device_, " by a device-side check, reported at the next synchronisation)");
+}
+
+// call_once: two threads asking at once must not both create (and one leak) a handle,
+// nor one see a handle before its stream is set. A throw leaves the flag unset (retry).
 cublasHandle_t CudaContext::cublas() {
-  if (!cublas_) {
+  std::call_once(cublas_once_, [this] {
     CudaDeviceGuard guard(device_);
-    ODEGAN_CUBLAS_CHECK(cublasCreate(&cublas_));
-    ODEGAN_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+    cublasHandle_t h = nullptr;
+    ODEGAN_CUBLAS_CHECK(cublasCreate(&h));
+    ODEGAN_CUBLAS_CHECK(cublasSetStream(h, stream_));
     // Full float32 precision (no TF32) unless asked: the tests compare against the CPU.
-    ODEGAN_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
-  }
+    ODEGAN_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+    cublas_ = h;
+  });
   return cublas_;
 }
 
 cudnnHandle_t CudaContext::cudnn() {
-  if (!cudnn_) {
+  std::call_once(cudnn_once_, [this] {
     CudaDeviceGuard guard(device_);
-    ODEGAN_CUDNN_CHECK(cudnnCreate(&cudnn_));
-    ODEGAN_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
-  }
+    cudnnHandle_t h = nullptr;
+    ODEGAN_CUDNN_CHECK(cudnnCreate(&h));
+    ODEGAN_CUDNN_CHECK(cudnnSetStream(h, stream_));
+    cudnn_ = h;
+  });
   return cudnn_;
 }
 
 void* CudaContext::workspace(size_t bytes) {
+  std::lock_guard<std::mutex> lock(workspace_mutex_);
   if (bytes > workspace_bytes_) {
     CudaDeviceGuard guard(device_);
     if (workspace_) ODEGAN_CUDA_CHECK(cudaFreeAsync(workspace_, stream_));
@@ -76,7 +104,9 @@ void* CudaContext::workspace(size_t bytes) {
 
 void CudaContext::synchronize() {
   CudaDeviceGuard guard(device_);
+  note_sync();
   ODEGAN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  raise_device_errors();
 }
 
 CudaDeviceGuard::CudaDeviceGuard(int index) {

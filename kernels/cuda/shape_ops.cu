@@ -21,9 +21,13 @@ __global__ void transpose_kernel(const T* x, T* o, int64_t batch, int64_t m, int
   }
 }
 
+// Bad indices (reported by check_indices) give zeros rather than an out-of-bounds read.
 template <class T>
-__global__ void gather_kernel(const T* table, const int32_t* idx, T* out, int64_t n, int64_t d) {
-  ODEGAN_GRID_STRIDE(i, n * d) out[i] = table[(int64_t)idx[i / d] * d + i % d];
+__global__ void gather_kernel(const T* table, const int32_t* idx, T* out, int64_t n, int64_t d, int64_t v) {
+  ODEGAN_GRID_STRIDE(i, n * d) {
+    const int64_t r = idx[i / d];
+    out[i] = (r >= 0 && r < v) ? table[r * d + i % d] : T(0);
+  }
 }
 
 // Deterministic: each output element sums its matching rows in index order.
@@ -40,7 +44,20 @@ __global__ void scatter_add_kernel(const T* g, const int32_t* idx, T* out, int64
 
 template <class T>
 __global__ void one_hot_kernel(const int32_t* idx, T* out, int64_t n, int64_t k) {
-  ODEGAN_GRID_STRIDE(i, n) out[i * k + idx[i]] = T(1);
+  ODEGAN_GRID_STRIDE(i, n) if (idx[i] >= 0 && idx[i] < k) out[i * k + idx[i]] = T(1);
+}
+
+__global__ void check_indices_kernel(const int32_t* idx, int64_t n, int64_t limit, const char* op,
+                                     DeviceErrorRecord* rec) {
+  ODEGAN_GRID_STRIDE(i, n) {
+    const int32_t v = idx[i];
+    if ((v < 0 || v >= limit) && atomicCAS(&rec->flag, 0, 1) == 0) {
+      rec->op = op;
+      rec->position = i;
+      rec->value = v;
+      rec->limit = limit;
+    }
+  }
 }
 
 // Element-size dispatch for pure data movement (any dtype).
@@ -85,8 +102,10 @@ void embedding_gather(const Tensor& table, const Tensor& indices, Tensor& out) {
   DeviceScope scope(table);
   by_size(table.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    gather_kernel<T><<<grid_for(n * d), kThreads, 0, scope.stream()>>>(
-        static_cast<const T*>(table.data_ptr()), indices.data<int32_t>(), static_cast<T*>(out.data_ptr()), n, d);
+    gather_kernel<T><<<grid_for(n * d), kThreads, 0, scope.stream()>>>(static_cast<const T*>(table.data_ptr()),
+                                                                        indices.data<int32_t>(),
+                                                                        static_cast<T*>(out.data_ptr()), n, d,
+                                                                        table.shape()[0]);
   });
   ODEGAN_CUDA_CHECK_LAUNCH();
 }
@@ -112,6 +131,15 @@ void one_hot(const Tensor& indices, Tensor& out) {
     one_hot_kernel<T><<<grid_for(n), kThreads, 0, scope.stream()>>>(indices.data<int32_t>(), out.data<T>(), n,
                                                                      out.shape()[1]);
   });
+  ODEGAN_CUDA_CHECK_LAUNCH();
+}
+
+void check_indices(const Tensor& indices, int64_t limit, const char* op) {
+  const int64_t n = indices.numel();
+  if (n == 0) return;
+  DeviceScope scope(indices);
+  check_indices_kernel<<<grid_for(n), kThreads, 0, scope.stream()>>>(indices.data<int32_t>(), n, limit, op,
+                                                                     scope.ctx.device_errors());
   ODEGAN_CUDA_CHECK_LAUNCH();
 }
 

@@ -11,4 +11,8 @@ void transpose_last2(const Tensor& x, Tensor& out, int64_t batch, int64_t m, int
 void embedding_gather(const Tensor& table, const Tensor& indices, Tensor& out);
 void embedding_scatter_add(const Tensor& g, const Tensor& indices, Tensor& out);
 void one_hot(const Tensor& indices, Tensor& out);
+// Records the first index outside [0, limit) in the context's device error record
+// (raised, naming `op`, at the next synchronisation); no host copy. `op` must be a
+// string literal. The kernels above skip such indices, so nothing reads out of bounds.
+void check_indices(const Tensor& indices, int64_t limit, const char* op);
 }  // namespace odegan::kernels::cuda
