@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "apps/common/flags.h"
 #include "apps/common/progress.h"
 #include "apps/common/run_generator.h"
 #include "data/image.h"
@@ -21,11 +22,13 @@ int main(int argc, char** argv) {
     cli.add_option("--run", run, "run directory (holds config.json and checkpoints/)")->required();
     cli.add_option("--out", out, "output directory (default <run>/sampled)");
     cli.add_option("--device", device, "cpu, cuda, cuda:N or auto");
-    cli.add_option("--steps", steps, "use the checkpoint of this step (default: the latest)");
+    namespace flags = app::flags;
+    cli.add_option("--steps", steps, "use the checkpoint of this step (default: the latest)")
+        ->check(flags::integer(0, flags::kMaxSteps));
     cli.add_option("--checkpoint", checkpoint, "an explicit checkpoint file");
-    cli.add_option("--n", n, "also write N individual images to <out>/images/");
-    cli.add_option("--seed", seed, "noise seed");
-    cli.add_option("--cols", cols, "grid columns (the grid shows cols x cols samples)");
+    cli.add_option("--n", n, "also write N individual images to <out>/images/")->check(flags::integer(0, 100'000'000));
+    cli.add_option("--seed", seed, "noise seed")->check(flags::integer(0, INT64_MAX));
+    cli.add_option("--cols", cols, "grid columns (the grid shows cols x cols samples)")->check(flags::integer(1, 64));
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -14,7 +14,7 @@ RunGenerator load_run_generator(const std::string& run, const std::string& devic
   const std::string config = run + "/config.json";
   ODEGAN_CHECK(std::filesystem::exists(config), "--run ", run, ": no config.json (not a run directory)");
   RunGenerator r;
-  r.config = ImageGanConfig::from_json(read_json(config));
+  r.config = ImageGanConfig::from_json(read_json(config), config);
   r.config.device = device;
   r.device = Device::parse(device);
   r.dtype = r.config.dtype == "float64" ? DType::f64 : DType::f32;
@@ -27,14 +27,11 @@ RunGenerator load_run_generator(const std::string& run, const std::string& devic
       r.checkpoint = run + name;
       ODEGAN_CHECK(std::filesystem::exists(r.checkpoint), "--steps ", steps, ": no checkpoint ", r.checkpoint);
     } else {
-      const std::string latest = run + "/checkpoints/latest";
-      ODEGAN_CHECK(std::filesystem::exists(latest), "no checkpoints in ", run, "/checkpoints");
-      std::ifstream in(latest);
-      std::getline(in, r.checkpoint);
-      r.checkpoint = run + "/checkpoints/" + r.checkpoint;
+      r.checkpoint = latest_checkpoint_path(run + "/checkpoints");
+      ODEGAN_CHECK(!r.checkpoint.empty(), "no checkpoints in ", run, "/checkpoints");
     }
   }
-  TensorMap t = load_safetensors(r.checkpoint);
+  const TensorMap t = read_checkpoint(r.checkpoint).tensors;  // validated: names the file and the key
   std::map<std::string, Tensor> g_state;
   for (auto& [k, v] : t) {
     if (k.rfind("generator.", 0) == 0) g_state[k.substr(10)] = v;
