@@ -17,9 +17,15 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 // Reads every tensor onto `device`. Malformed files are rejected with an error naming the
-// file and the problem (bad header length, invalid JSON, unknown dtype, offsets out of
-// range or inconsistent with the shape, overlapping tensors or holes in the data).
+// file, the tensor and the problem (not a regular file, bad header length, invalid JSON,
+// duplicate names, unknown dtype, sizes that overflow, offsets out of range or
+// inconsistent with the shape, overlapping tensors or holes in the data). Nothing is
+// allocated before the header has been checked against the file's size.
 TensorMap load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr,
                            Device device = Device::cpu());
+// The same from bytes in memory; `name` stands for the file in messages.
+TensorMap read_safetensors_memory(const void* data, size_t size, const std::string& name,
+                                  std::map<std::string, std::string>* metadata = nullptr,
+                                  Device device = Device::cpu());
 
 }  // namespace odegan

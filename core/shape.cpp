@@ -30,7 +30,9 @@ int64_t Shape::at(int i) const { return d_[normalize_axis(i)]; }
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < n_; ++i) n *= d_[i];
+  // Checked: sizes come from files (safetensors, IDX) as well as from code.
+  for (int i = 0; i < n_; ++i)
+    ODEGAN_CHECK(!__builtin_mul_overflow(n, d_[i], &n), "Shape ", str(), ": the number of elements overflows int64");
   return n;
 }
 

@@ -118,7 +118,9 @@ void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t nbytes)
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int i = 0; i < shape.ndim(); ++i)
     ODEGAN_CHECK(shape[i] >= 0, "Tensor::empty: bad shape ", shape.str());
-  size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  size_t nbytes = 0;
+  ODEGAN_CHECK(!__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &nbytes),
+               "Tensor::empty: shape ", shape.str(), " ", dtype_name(dtype), " is too large (its byte size overflows)");
   return Tensor(std::make_shared<Storage>(nbytes, device), 0, shape, dtype);
 }
 

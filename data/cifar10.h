@@ -15,6 +15,8 @@ class Cifar10Dataset : public Dataset {
   Cifar10Dataset(const std::string& dir, const std::string& split = "train");
   // Reads explicit files (for tests and custom subsets).
   explicit Cifar10Dataset(const std::vector<std::string>& files);
+  // Records from bytes in memory; `name` stands for the file in messages.
+  static Cifar10Dataset from_memory(const unsigned char* data, size_t size, const std::string& name);
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
   Shape sample_shape() const override { return {3, 32, 32}; }
   int64_t num_classes() const override { return 10; }
@@ -25,7 +27,10 @@ class Cifar10Dataset : public Dataset {
   static constexpr int kRecord = 3073;
 
  private:
+  Cifar10Dataset() = default;
   void read(const std::string& file);
+  static void check_size(uint64_t bytes, const std::string& file);
+  void add_records(const unsigned char* data, size_t size, const std::string& file);
   std::vector<unsigned char> pixels_;  // 3072 bytes per sample, CHW
   std::vector<int32_t> labels_;
   std::vector<std::pair<std::string, int64_t>> sources_;  // file, first sample index

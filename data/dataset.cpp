@@ -13,7 +13,8 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOpti
   }
   if (o.format == "idx") return IdxDataset::from_directory(path, o.split, o.image_size);
   if (o.format == "folder")
-    return std::make_unique<ImageFolderDataset>(path, o.image_size, o.channels, o.random_crop, o.random_flip);
+    return std::make_unique<ImageFolderDataset>(path, o.image_size, o.channels, o.random_crop, o.random_flip,
+                                                o.max_skipped_fraction);
   ODEGAN_FAIL("unknown dataset format '", o.format, "': expected cifar10, idx or folder");
 }
 

@@ -25,6 +25,9 @@ class Dataset {
   // Where sample i comes from (for messages).
   virtual std::string where(int64_t i) const = 0;
   virtual std::string name() const = 0;
+  // What a user should know about the data before training (e.g. files skipped at open);
+  // empty when there is nothing to say. Apps print it at start.
+  virtual std::string report() const { return {}; }
 };
 
 // Opens a dataset by format: "cifar10" (a directory of CIFAR-10 .bin files), "idx" (a
@@ -36,6 +39,7 @@ struct DatasetOptions {
   int channels = 3;             // folder: 1 or 3
   bool random_crop = false;     // folder: random square crop instead of the centre
   bool random_flip = false;     // folder: horizontal flips
+  double max_skipped_fraction = 0.01;  // folder: unreadable image files tolerated (0..1)
 };
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& options);
 

@@ -14,13 +14,21 @@ struct IdxArray {
   std::vector<int> dims;
   std::vector<unsigned char> data;
 };
-// Reads an unsigned-byte IDX file (gzip or raw); errors name the file.
+// Reads an unsigned-byte IDX file (gzip or raw); errors name the file. The declared size
+// is checked before it is allocated (raw: against the file's size; gzip: while streaming,
+// failing at the first shortfall); products that overflow, trailing bytes, a gzip stream
+// without its trailer and gzip CRC errors are refused.
 IdxArray read_idx(const std::string& path);
+// The same from bytes in memory; `name` stands for the file in messages.
+IdxArray parse_idx(const unsigned char* data, size_t size, const std::string& name);
 
 class IdxDataset : public Dataset {
  public:
-  // images_file and labels_file (may be empty: labels 0).
+  // images_file and labels_file (may be empty: labels 0). Labels must be below 10.
   IdxDataset(const std::string& images_file, const std::string& labels_file, int64_t side = 32);
+  // From arrays already read (labels may be null); the names stand for the files in messages.
+  IdxDataset(IdxArray images, const std::string& images_name, const IdxArray* labels, const std::string& labels_name,
+             int64_t side = 32);
   // A directory holding train-images-idx3-ubyte[.gz] etc. (split: train or test).
   static std::unique_ptr<IdxDataset> from_directory(const std::string& dir, const std::string& split, int64_t side);
   int64_t size() const override { return n_; }
@@ -31,6 +39,7 @@ class IdxDataset : public Dataset {
   std::string name() const override { return "idx"; }
 
  private:
+  void init(IdxArray images, const std::string& images_name, const IdxArray* labels, const std::string& labels_name);
   std::string file_;
   int64_t n_ = 0, rows_ = 0, cols_ = 0, side_ = 32;
   std::vector<unsigned char> pixels_;

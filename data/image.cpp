@@ -5,16 +5,109 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <turbojpeg.h>
+
+#include "core/input_file.h"
 
 namespace odegan::data {
 
 namespace {
-Image from_stb(unsigned char* pixels, int w, int h, int channels, const std::string& name) {
-  ODEGAN_CHECK(pixels != nullptr, "cannot decode image '", name, "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+
+bool is_jpeg(const unsigned char* d, size_t n) { return n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF; }
+bool is_png(const unsigned char* d, size_t n) {
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  return n >= 8 && std::memcmp(d, sig, 8) == 0;
+}
+bool is_bmp(const unsigned char* d, size_t n) { return n >= 2 && d[0] == 'B' && d[1] == 'M'; }
+
+[[noreturn]] void cannot_decode(const std::string& name, const std::string& why) {
+  ODEGAN_FAIL("cannot decode image '", name, "': ", why);
+}
+
+void check_pixels(int w, int h, const std::string& name) {
+  if (w <= 0 || h <= 0) cannot_decode(name, "bad size " + std::to_string(w) + "x" + std::to_string(h));
+  if (int64_t(w) * h > kMaxImagePixels)
+    cannot_decode(name, "its header declares " + std::to_string(w) + "x" + std::to_string(h) + " pixels, more than the " +
+                            std::to_string(kMaxImagePixels) + " accepted");
+}
+
+// One TurboJPEG decompressor per thread (the loader's workers decode concurrently).
+tjhandle jpeg_decoder() {
+  struct Handle {
+    tjhandle h = tjInitDecompress();
+    ~Handle() {
+      if (h) tjDestroy(h);
+    }
+  };
+  thread_local Handle handle;
+  ODEGAN_CHECK(handle.h != nullptr, "cannot initialise TurboJPEG: ", tjGetErrorStr2(nullptr));
+  return handle.h;
+}
+
+struct JpegHeader {
+  int width = 0, height = 0, subsamp = 0, colorspace = 0;
+};
+
+JpegHeader jpeg_header(tjhandle tj, const unsigned char* data, size_t size, const std::string& name) {
+  JpegHeader j;
+  if (tjDecompressHeader3(tj, data, static_cast<unsigned long>(size), &j.width, &j.height, &j.subsamp,
+                          &j.colorspace) != 0)
+    cannot_decode(name, std::string("bad JPEG header (") + tjGetErrorStr2(tj) + ")");
+  check_pixels(j.width, j.height, name);
+  return j;
+}
+
+Image decode_jpeg(const unsigned char* data, size_t size, int channels, const std::string& name) {
+  tjhandle tj = jpeg_decoder();
+  const JpegHeader j = jpeg_header(tj, data, size, name);
+  const bool cmyk = j.colorspace == TJCS_CMYK || j.colorspace == TJCS_YCCK;
+  const int pf = cmyk ? TJPF_CMYK : channels == 1 ? TJPF_GRAY : TJPF_RGB;
+  const int ps = tjPixelSize[pf];
+  std::vector<unsigned char> px(static_cast<size_t>(j.width) * j.height * ps);
+  if (tjDecompress2(tj, data, static_cast<unsigned long>(size), px.data(), j.width, 0, j.height, pf, 0) != 0) {
+    // Warnings (e.g. extraneous bytes before a marker) still give the whole image, as in
+    // PIL and torchvision; a file cut short does not.
+    const std::string why = tjGetErrorStr2(tj);
+    if (tjGetErrorCode(tj) != TJERR_WARNING || why.find("Premature end") != std::string::npos)
+      cannot_decode(name, "corrupt JPEG data (" + why + ")");
+  }
+  Image img;
+  img.height = j.height;
+  img.width = j.width;
+  img.channels = channels;
+  const size_t n = static_cast<size_t>(j.width) * j.height;
+  if (!cmyk) {
+    img.px.assign(px.begin(), px.end());
+    return img;
+  }
+  // Adobe CMYK/YCCK JPEGs store inverted ink: R = C * K / 255 (as stb_image and PIL).
+  img.px.resize(n * static_cast<size_t>(channels));
+  for (size_t i = 0; i < n; ++i) {
+    const float k = px[4 * i + 3] / 255.f;
+    const float r = px[4 * i] * k, g = px[4 * i + 1] * k, b = px[4 * i + 2] * k;
+    if (channels == 3) {
+      img.px[3 * i] = std::round(r), img.px[3 * i + 1] = std::round(g), img.px[3 * i + 2] = std::round(b);
+    } else {
+      img.px[i] = std::round(0.299f * r + 0.587f * g + 0.114f * b);
+    }
+  }
+  return img;
+}
+
+Image decode_stb(const unsigned char* data, size_t size, int channels, const std::string& name) {
+  if (size > static_cast<size_t>(INT32_MAX)) cannot_decode(name, "file too large");
+  int w = 0, h = 0, n = 0;
+  // Check the declared size before stb allocates it.
+  if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &n))
+    cannot_decode(name, stbi_failure_reason() ? stbi_failure_reason() : "bad header");
+  check_pixels(w, h, name);
+  unsigned char* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &n, channels);
+  if (!pixels) cannot_decode(name, stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
   Image img;
   img.height = h;
   img.width = w;
@@ -23,20 +116,56 @@ Image from_stb(unsigned char* pixels, int w, int h, int channels, const std::str
   stbi_image_free(pixels);
   return img;
 }
+
 }  // namespace
 
 Image decode_image(const std::string& path, int channels) {
   ODEGAN_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3, got ", channels);
-  int w = 0, h = 0, n = 0;
-  unsigned char* p = stbi_load(path.c_str(), &w, &h, &n, channels);
-  return from_stb(p, w, h, channels, path);
+  InputFile f(path, "image");
+  const std::vector<unsigned char> bytes = f.read_all(kMaxImageFileBytes);
+  return decode_image_memory(bytes.data(), bytes.size(), channels, path);
 }
 
 Image decode_image_memory(const unsigned char* data, size_t size, int channels, const std::string& name) {
   ODEGAN_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3, got ", channels);
-  int w = 0, h = 0, n = 0;
-  unsigned char* p = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &n, channels);
-  return from_stb(p, w, h, channels, name);
+  if (is_jpeg(data, size)) return decode_jpeg(data, size, channels, name);
+  if (is_png(data, size) || is_bmp(data, size)) return decode_stb(data, size, channels, name);
+  cannot_decode(name, "not a JPEG, PNG or BMP file");
+}
+
+ImageInfo probe_image_memory(const unsigned char* data, size_t size, const std::string& name) {
+  ImageInfo info;
+  if (is_jpeg(data, size)) {
+    const JpegHeader j = jpeg_header(jpeg_decoder(), data, size, name);
+    info.format = "JPEG";
+    info.width = j.width;
+    info.height = j.height;
+    info.channels = j.colorspace == TJCS_GRAY ? 1 : 3;
+    return info;
+  }
+  if (!is_png(data, size) && !is_bmp(data, size)) cannot_decode(name, "not a JPEG, PNG or BMP file");
+  if (size > static_cast<size_t>(INT32_MAX)) cannot_decode(name, "file too large");
+  if (!stbi_info_from_memory(data, static_cast<int>(size), &info.width, &info.height, &info.channels))
+    cannot_decode(name, stbi_failure_reason() ? stbi_failure_reason() : "bad header");
+  check_pixels(info.width, info.height, name);
+  info.format = is_png(data, size) ? "PNG" : "BMP";
+  return info;
+}
+
+ImageInfo probe_image(const std::string& path) {
+  InputFile f(path, "image");
+  // The header is near the start; a JPEG's may follow a large EXIF block, so read more
+  // (up to the whole file) when the first bytes do not suffice.
+  const uint64_t first = std::min<uint64_t>(f.size(), 1 << 16);
+  std::vector<unsigned char> head(static_cast<size_t>(first));
+  f.read_at(0, head.data(), head.size());
+  try {
+    return probe_image_memory(head.data(), head.size(), path);
+  } catch (const Error&) {
+    if (f.size() == first || !is_jpeg(head.data(), head.size())) throw;
+  }
+  const std::vector<unsigned char> all = f.read_all(kMaxImageFileBytes);
+  return probe_image_memory(all.data(), all.size(), path);
 }
 
 namespace {

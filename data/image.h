@@ -1,5 +1,6 @@
-// Images on the host: decoding (stb_image: JPEG incl. grayscale and CMYK-free baseline
-// and progressive files, PNG, BMP, ...; the content decides, not the file name), square
+// Images on the host: decoding (JPEG with libjpeg-turbo, incl. grayscale, CMYK and
+// progressive files; PNG and BMP with stb_image; the content decides, not the file name;
+// other formats are refused, and so are images larger than kMaxImagePixels), square
 // centre and random crops, horizontal flips, resizing (area averaging for shrinking,
 // bilinear otherwise), conversion to CHW tensors in [-1, 1], and PNG output including
 // sample grids.
@@ -20,10 +21,25 @@ struct Image {
   float at(int y, int x, int c) const { return px[(static_cast<size_t>(y) * width + x) * channels + c]; }
 };
 
+// Decoded images may hold at most this many pixels (8192 x 8192): checked from the header
+// before anything is allocated (a 21-byte file can declare gigabytes).
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+// Image files larger than this are refused before they are read.
+constexpr uint64_t kMaxImageFileBytes = uint64_t(1) << 28;
+
 // Decodes a file into `channels` channels (1 or 3; grayscale images are replicated).
-// Throws odegan::Error naming the file and stb's reason when it cannot be decoded.
+// Throws odegan::Error naming the file and the decoder's reason when it cannot be decoded.
 Image decode_image(const std::string& path, int channels = 3);
 Image decode_image_memory(const unsigned char* data, size_t size, int channels, const std::string& name);
+
+// What an image file's header says, read without decoding the pixels; throws like
+// decode_image for files it would refuse (unknown format, bad header, too many pixels).
+struct ImageInfo {
+  std::string format;  // JPEG, PNG or BMP
+  int width = 0, height = 0, channels = 0;
+};
+ImageInfo probe_image(const std::string& path);  // reads the first 64 KB (more for a JPEG with a large EXIF block)
+ImageInfo probe_image_memory(const unsigned char* data, size_t size, const std::string& name);
 
 Image center_crop_square(const Image& img);
 // A square crop of side min(h, w) at a random position.

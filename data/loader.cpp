@@ -1,5 +1,7 @@
 #include "data/loader.h"
 
+#include <system_error>
+
 namespace odegan::data {
 
 Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, LoaderPosition start)
@@ -14,10 +16,18 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, Lo
                start.epoch, ", batch ", start.batch, ")");
   sample_numel_ = dataset_->sample_shape().numel();
   start_global_ = start.epoch * per_epoch_ + start.batch;
-  for (int t = 0; t < opt_.threads; ++t) workers_.emplace_back([this] { worker(); });
+  try {
+    for (int t = 0; t < opt_.threads; ++t) workers_.emplace_back([this] { worker(); });
+  } catch (const std::system_error& e) {
+    // Without this the destructor never runs and the joinable threads end in std::terminate.
+    const size_t started = workers_.size();
+    stop_workers();
+    ODEGAN_FAIL("Loader: cannot start worker thread ", started + 1, " of ", opt_.threads, " (", e.what(),
+                "); use fewer loader threads (--threads)");
+  }
 }
 
-Loader::~Loader() {
+void Loader::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
@@ -25,7 +35,10 @@ Loader::~Loader() {
   space_cv_.notify_all();
   ready_cv_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
+
+Loader::~Loader() { stop_workers(); }
 
 const std::vector<int64_t>& Loader::permutation(int64_t epoch) {
   std::lock_guard<std::mutex> lock(mutex_);

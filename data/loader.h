@@ -60,6 +60,7 @@ class Loader {
     std::exception_ptr error;
   };
   void worker();
+  void stop_workers();
   void build(int64_t global, Slot& slot);
   const std::vector<int64_t>& permutation(int64_t epoch);
 

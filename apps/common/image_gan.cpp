@@ -168,6 +168,9 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   checked(cli.add_option("--threads", c.threads, "data loader threads"), "threads");
   cli.add_flag("--random-crop", c.random_crop, "image folders: random square crops");
   cli.add_flag("--random-flip", c.random_flip, "image folders: random horizontal flips");
+  cli.add_option("--max-skipped-fraction", c.max_skipped_fraction,
+                 "image folders: fraction of unreadable image files tolerated (they are skipped and reported)")
+      ->check(CLI::Range(0.0, 1.0));
   checked(cli.add_option("--log-every", c.log_every, "steps between metrics lines"), "log_every");
   checked(cli.add_option("--sample-every", c.sample_every, "steps between sample grids"), "sample_every");
   checked(cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints"), "checkpoint_every");
@@ -297,7 +300,9 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   dopt.channels = static_cast<int>(c.channels);
   dopt.random_crop = c.random_crop;
   dopt.random_flip = c.random_flip;
+  dopt.max_skipped_fraction = c.max_skipped_fraction;
   std::shared_ptr<const data::Dataset> dataset = data::open_dataset(c.data, dopt);
+  if (const std::string r = dataset->report(); !r.empty()) std::printf("%s\n", r.c_str());
   c.channels = dataset->sample_shape()[0];
   c.image_size = dataset->sample_shape()[2];
   c.num_classes = dataset->num_classes();

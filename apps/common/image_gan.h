@@ -22,6 +22,7 @@ struct ImageGanConfig {
   int64_t num_classes = 0;      // > 0: class-conditional models (set from the dataset)
   int threads = 2;
   bool random_crop = false, random_flip = false;
+  double max_skipped_fraction = 0.01;  // image folders: unreadable files tolerated (not in config.json)
   // models
   std::string arch = "dcgan";   // dcgan | resnet | imagenet_resnet
   double width = 1.0;           // channel multiplier (dcgan, resnet)

@@ -140,6 +140,7 @@ void write_gz(const std::string& path, const std::vector<unsigned char>& b) {
 TEST(Idx, RawAndGzipPaddedTo32) {
   const std::string dir = testing::temp_dir();
   std::vector<unsigned char> images = idx_bytes({3, 28, 28}), labels = idx_bytes({3});
+  labels[8] = 3, labels[9] = 7, labels[10] = 9;  // below the 10 classes
   write_bytes(dir + "/img.idx", images);
   write_gz(dir + "/img.idx.gz", images);
   write_gz(dir + "/lab.idx.gz", labels);
@@ -328,7 +329,11 @@ std::string make_folder() {
   Image g = pattern(24, 24, 1);
   std::vector<unsigned char> gp(g.px.begin(), g.px.end());
   stbi_write_jpg((root + "/n02_dog/d.JPEG").c_str(), 24, 24, 1, gp.data(), 95);  // grayscale
-  write_bytes(root + "/n02_dog/e.JPEG", {0x00, 0x11, 0x22});                     // undecodable
+  // Undecodable: a JPEG cut short (its header passes the probe at open, its data do not decode).
+  std::ifstream jpg(root + "/n02_dog/c.jpg", std::ios::binary);
+  std::vector<unsigned char> cut((std::istreambuf_iterator<char>(jpg)), std::istreambuf_iterator<char>());
+  cut.resize(cut.size() * 2 / 3);
+  write_bytes(root + "/n02_dog/e.JPEG", cut);
   write_bytes(root + "/n02_dog/notes.txt", {0x41});                               // not an image: ignored
   return root;
 }
