@@ -1,24 +1,36 @@
 #include "kernels/cpu/pool.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/parallel.h"
+
 namespace odegan::kernels::cpu {
+
+namespace {
+// Planes per parallel chunk for pooling forwards (each plane writes only its own outputs).
+int64_t plane_grain(const Pool2dGeometry& g, const PoolDims& d) {
+  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, d.p * d.q * g.kernel_h * g.kernel_w));
+}
+}  // namespace
 
 void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dGeometry& g, const PoolDims& d) {
   visit_float(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
-    for (int64_t pl = 0; pl < d.planes; ++pl)
-      for (int64_t u = 0; u < d.p; ++u)
-        for (int64_t v = 0; v < d.q; ++v) {
-          int64_t h0, h1, w0, w1;
-          pool_window(g, d, u, v, h0, h1, w0, w1);
-          double s = 0;
-          for (int64_t i = h0; i < h1; ++i)
-            for (int64_t j = w0; j < w1; ++j) s += xp[(pl * d.h + i) * d.w + j];
-          yp[(pl * d.p + u) * d.q + v] = static_cast<T>(s / double((h1 - h0) * (w1 - w0)));
-        }
+    parallel_for(d.planes, plane_grain(g, d), [&](int64_t begin, int64_t end) {
+      for (int64_t pl = begin; pl < end; ++pl)
+        for (int64_t u = 0; u < d.p; ++u)
+          for (int64_t v = 0; v < d.q; ++v) {
+            int64_t h0, h1, w0, w1;
+            pool_window(g, d, u, v, h0, h1, w0, w1);
+            double s = 0;
+            for (int64_t i = h0; i < h1; ++i)
+              for (int64_t j = w0; j < w1; ++j) s += xp[(pl * d.h + i) * d.w + j];
+            yp[(pl * d.p + u) * d.q + v] = static_cast<T>(s / double((h1 - h0) * (w1 - w0)));
+          }
+    });
   });
 }
 
@@ -46,24 +58,26 @@ void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
     int32_t* ip = indices.data<int32_t>();
-    for (int64_t pl = 0; pl < d.planes; ++pl)
-      for (int64_t u = 0; u < d.p; ++u)
-        for (int64_t v = 0; v < d.q; ++v) {
-          int64_t h0, h1, w0, w1;
-          pool_window(g, d, u, v, h0, h1, w0, w1);
-          int64_t best = h0 * d.w + w0;
-          T bv = xp[pl * d.h * d.w + best];
-          for (int64_t i = h0; i < h1; ++i)
-            for (int64_t j = w0; j < w1; ++j) {
-              const T val = xp[(pl * d.h + i) * d.w + j];
-              if (val > bv || (std::isnan(val) && !std::isnan(bv))) {
-                bv = val;
-                best = i * d.w + j;
+    parallel_for(d.planes, plane_grain(g, d), [&](int64_t begin, int64_t end) {
+      for (int64_t pl = begin; pl < end; ++pl)
+        for (int64_t u = 0; u < d.p; ++u)
+          for (int64_t v = 0; v < d.q; ++v) {
+            int64_t h0, h1, w0, w1;
+            pool_window(g, d, u, v, h0, h1, w0, w1);
+            int64_t best = h0 * d.w + w0;
+            T bv = xp[pl * d.h * d.w + best];
+            for (int64_t i = h0; i < h1; ++i)
+              for (int64_t j = w0; j < w1; ++j) {
+                const T val = xp[(pl * d.h + i) * d.w + j];
+                if (val > bv || (std::isnan(val) && !std::isnan(bv))) {
+                  bv = val;
+                  best = i * d.w + j;
+                }
               }
-            }
-          yp[(pl * d.p + u) * d.q + v] = bv;
-          ip[(pl * d.p + u) * d.q + v] = static_cast<int32_t>(best);
-        }
+            yp[(pl * d.p + u) * d.q + v] = bv;
+            ip[(pl * d.p + u) * d.q + v] = static_cast<int32_t>(best);
+          }
+    });
   });
 }
 
