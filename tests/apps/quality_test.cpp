@@ -296,7 +296,10 @@ TEST(StatsFiles, WrittenNpzAndCorruptFilesGiveErrorsNamingFileAndArray) {
   EXPECT_NE(msg.find(dir + "/truncated.npz: cannot read as a .npz"), std::string::npos) << msg;
   std::ofstream(dir + "/text.npz") << "this is not a statistics file";
   msg = error_of(dir + "/text.npz");
-  EXPECT_NE(msg.find(dir + "/text.npz"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(dir + "/text.npz: cannot read as a .npz (zip) file: Not a zip archive"), std::string::npos) << msg;
+  std::ofstream(dir + "/text.safetensors") << "this is not a statistics file";
+  msg = error_of(dir + "/text.safetensors");
+  EXPECT_NE(msg.find(dir + "/text.safetensors"), std::string::npos) << msg;
   msg = error_of(dir + "/absent.npz");
   EXPECT_NE(msg.find(dir + "/absent.npz: cannot open"), std::string::npos) << msg;
   // A safetensors file without sigma.
