@@ -22,6 +22,13 @@ std::string cuda_skip_reason();
       GTEST_SKIP() << "CUDA test skipped: " << ::odegan::testing::cuda_skip_reason(); \
   } while (0)
 
+// The fixture of CUDA-against-CPU tests that loop over their own cases (the kernel
+// comparisons); device-typed suites use testing::DeviceTest (device_test.h) instead.
+class CudaTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
+};
+
 // Uniform [lo, hi) values from a seeded generator (reproducible per seed).
 Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed, double lo = -1.0, double hi = 1.0,
                      Device device = Device::cpu());

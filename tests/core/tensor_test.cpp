@@ -153,10 +153,7 @@ TEST(Memory, HostBlocksAreReusedPerThread) {
   freer.join();
 }
 
-class TensorCuda : public ::testing::Test {
- protected:
-  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
-};
+class TensorCuda : public testing::CudaTest {};
 
 TEST_F(TensorCuda, RoundTripFillCastAndViews) {
   Tensor h = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -242,10 +242,7 @@ TEST(Lincomb, OutputMayAliasInputs) {
 
 // ---------------------------------------------------------------- CUDA vs CPU
 
-class ElementwiseCuda : public ::testing::Test {
- protected:
-  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
-};
+class ElementwiseCuda : public testing::CudaTest {};
 
 TEST_F(ElementwiseCuda, UnaryMatchesCpu) {
   int seed = 500;

@@ -237,10 +237,7 @@ void check_empty_operands(Device dev) {
 
 TEST(MatmulConv, EmptyOperandsGiveZeros) { check_empty_operands(Device::cpu()); }
 
-class MatmulConvCuda : public ::testing::Test {
- protected:
-  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
-};
+class MatmulConvCuda : public testing::CudaTest {};
 
 TEST_F(MatmulConvCuda, EmptyOperandsGiveZeros) { check_empty_operands(Device::cuda()); }
 

@@ -250,10 +250,7 @@ TEST(Adam, UpdateMatchesTheFormula) {
 
 // ---------------------------------------------------------------- CUDA vs CPU
 
-class NormPoolCuda : public ::testing::Test {
- protected:
-  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
-};
+class NormPoolCuda : public testing::CudaTest {};
 
 TEST_F(NormPoolCuda, BatchNormMatchesCpu) {
   Device dev = Device::cuda();

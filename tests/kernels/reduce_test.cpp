@@ -221,10 +221,7 @@ TEST(ShapeOps, EmbeddingGatherScatterAndOneHot) {
 
 // ---------------------------------------------------------------- CUDA vs CPU
 
-class ReduceCuda : public ::testing::Test {
- protected:
-  void SetUp() override { ODEGAN_REQUIRE_CUDA(); }
-};
+class ReduceCuda : public testing::CudaTest {};
 
 TEST_F(ReduceCuda, ReductionsMatchCpu) {
   int seed = 300;
