@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "apps/common/flags.h"
 #include "core/rng.h"
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   std::string device = "auto";
   int64_t batch = 16;
   app.add_option("--device", device, "cpu, cuda or auto");
-  app.add_option("--batch", batch, "batch of the convolution benchmarks");
+  app.add_option("--batch", batch, "batch of the convolution benchmarks")->check(odegan::app::flags::integer(1, 4096));
   CLI11_PARSE(app, argc, argv);
   try {
     g_dev = Device::parse(device);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "apps/common/flags.h"
 #include "apps/common/run.h"
 #include "data/image.h"
 #include "data/image_folder.h"
@@ -22,14 +23,22 @@ int main(int argc, char** argv) {
   cli.option_defaults()->always_capture_default();  // --help shows defaults
   int images = 256, size = 128, batch = 32;
   std::string threads_arg = "1,2,4";
-  cli.add_option("--images", images, "synthetic images to write");
-  cli.add_option("--size", size, "output side");
-  cli.add_option("--batch", batch, "batch size");
-  cli.add_option("--threads", threads_arg, "loader thread counts to try");
+  namespace flags = app::flags;
+  cli.add_option("--images", images, "synthetic images to write")->check(flags::integer(1, 1'000'000));
+  cli.add_option("--size", size, "output side")->check(flags::integer(4, 4096));
+  cli.add_option("--batch", batch, "batch size")->check(flags::integer(1, 1 << 16));
+  cli.add_option("--threads", threads_arg, "loader thread counts to try")->check(flags::integer_list(0, 1024));
   CLI11_PARSE(cli, argc, argv);
   return app::run_main("odegan_bench_loader", [&] {
     namespace fs = std::filesystem;
     const std::string root = (fs::temp_directory_path() / ("odegan-bench-loader-" + std::to_string(getpid()))).string();
+    struct RemoveOnExit {  // also when an error ends the benchmark
+      std::string dir;
+      ~RemoveOnExit() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+    } cleanup{root};
     for (int c = 0; c < 4; ++c) fs::create_directories(root + "/class" + std::to_string(c));
     data::Image img;
     img.height = 375, img.width = 500, img.channels = 3;
@@ -48,7 +57,7 @@ int main(int argc, char** argv) {
     for (std::string t; std::getline(ss, t, ',');) {
       data::LoaderOptions o;
       o.batch = batch;
-      o.threads = std::stoi(t);
+      o.threads = static_cast<int>(flags::parse_integers(t, "--threads", 0, 1024)[0]);
       data::Loader loader(ds, o);
       loader.next();  // warm-up
       const int n = std::max(1, images / batch - 1);
@@ -57,7 +66,6 @@ int main(int argc, char** argv) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("threads %-3s %8.1f images/s\n", t.c_str(), n * batch / s);
     }
-    fs::remove_all(root);
     return 0;
   });
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "apps/common/flags.h"
 #include "apps/common/image_gan.h"
 #include "autodiff/engine.h"
 #include "autodiff/functions.h"
@@ -41,9 +42,10 @@ int main(int argc, char** argv) {
   int iters = 10;
   cli.add_option("--device", device, "cpu, cuda or auto");
   cli.add_option("--arch", arch, "dcgan or resnet");
-  cli.add_option("--batch", batch, "batch size");
-  cli.add_option("--width", width, "channel multiplier");
-  cli.add_option("--iters", iters, "timed repetitions");
+  namespace flags = app::flags;
+  cli.add_option("--batch", batch, "batch size")->check(flags::integer(1, 1 << 16));
+  cli.add_option("--width", width, "channel multiplier")->check(flags::real(1.0 / 64, 16));
+  cli.add_option("--iters", iters, "timed repetitions")->check(flags::integer(1, 1'000'000));
   cli.add_option("--method", method, "ODE method of the full step");
   CLI11_PARSE(cli, argc, argv);
   return app::run_main("odegan_bench_models", [&] {

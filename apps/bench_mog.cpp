@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "apps/common/flags.h"
 #include "core/rng.h"
 #include "data/mog.h"
 #include "layers/init.h"
@@ -23,10 +24,11 @@ int main(int argc, char** argv) {
   double lambda = 0.07, h = 0.1;
   app.add_option("--device", device_name, "cpu, cuda or auto");
   app.add_option("--method", method, "ODE method (euler, rk2, rk4, ...)");
-  app.add_option("--steps", steps, "timed steps");
-  app.add_option("--warmup", warmup, "untimed steps first");
-  app.add_option("--batch", batch, "batch size");
-  app.add_option("--lambda", lambda, "regulariser weight (0: off)");
+  namespace flags = odegan::app::flags;
+  app.add_option("--steps", steps, "timed steps")->check(flags::integer(1, 100'000'000));
+  app.add_option("--warmup", warmup, "untimed steps first")->check(flags::integer(0, 100'000'000));
+  app.add_option("--batch", batch, "batch size")->check(flags::integer(1, 1 << 20));
+  app.add_option("--lambda", lambda, "regulariser weight (0: off)")->check(flags::nonnegative());
   CLI11_PARSE(app, argc, argv);
   try {
     Device dev = Device::parse(device_name);

@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
     CLI::App cli{"ODE-GAN on CIFAR-10 (or IDX datasets): DCGAN or ResNet, RK solvers + gradient regulariser"};
     cli.option_defaults()->always_capture_default();  // --help shows defaults
     app::add_image_gan_flags(cli, c);
-    cli.add_option("--arch", c.arch, "dcgan or resnet");
-    cli.add_option("--logits", c.logits, "dcgan discriminator outputs: 1, or 2 as the reference code");
+    app::add_checked_option(cli, "--arch", c);
+    app::add_checked_option(cli, "--logits", c);
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     CLI::App cli{"ODE-GAN on ImageNet-layout folders: class-conditional ResNet (projection discriminator)"};
     cli.option_defaults()->always_capture_default();  // --help shows defaults
     app::add_image_gan_flags(cli, c);
-    cli.add_option("--ch", c.ch, "base channel count (64 in the SN-GAN paper)");
+    app::add_checked_option(cli, "--ch", c);
     cli.add_flag("--unconditional", unconditional, "ignore the labels");
     try {
       cli.parse(argc, argv);

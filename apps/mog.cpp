@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "apps/common/flags.h"
 #include "apps/common/mog_figures.h"
 #include "apps/common/progress.h"
 #include "apps/common/run.h"
@@ -71,9 +72,7 @@ const std::vector<std::string> kColumns = {"step",      "loss_d",   "loss_g",   
 std::vector<int64_t> figure_points(const Config& c) {
   std::vector<int64_t> pts;
   if (!c.figure_steps.empty()) {
-    std::stringstream ss(c.figure_steps);
-    std::string item;
-    while (std::getline(ss, item, ',')) pts.push_back(std::stoll(item));
+    pts = app::flags::parse_integers(c.figure_steps, "--figure-steps", 0, app::flags::kMaxSteps);
   } else {
     pts = {0, c.steps / 3, 2 * c.steps / 3, c.steps};
   }
@@ -85,12 +84,12 @@ std::vector<int64_t> figure_points(const Config& c) {
 // Trains one method into `dir`; returns the final summary (also written as metrics.json).
 json run_one(const Config& c, const std::string& dir) {
   app::prepare_dir(dir);
+  for (const char* sub : {"", "/checkpoints", "/snapshots"}) app::remove_stale_temp_files(dir + sub);
   const Device dev = Device::parse(c.device);
   const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
   ODEGAN_CHECK(c.dtype == "float32" || c.dtype == "float64", "--dtype must be float32 or float64, got '", c.dtype, "'");
   ODEGAN_CHECK(c.steps >= 0 && c.batch > 0 && c.latent > 0 && c.h > 0 && c.lambda >= 0,
                "need steps >= 0, batch > 0, latent > 0, h > 0 and lambda >= 0");
-  app::write_json(dir + "/config.json", c.to_json());
 
   // Players, initialised as the reference (truncated normal, std 1/sqrt(fan_in), zero bias).
   Generator init(c.seed);
@@ -147,19 +146,31 @@ json run_one(const Config& c, const std::string& dir) {
   const std::string ckpt_dir = dir + "/checkpoints";
   if (c.resume) {
     if (auto ck = app::load_latest_checkpoint(ckpt_dir)) {
-      game.state().copy_(ck->tensors.at("state").to(dev));
-      data_gen.set_state(ck->info.at("data_seed"), ck->info.at("data_offset"));
-      start = ck->info.at("step");
-      if (ck->tensors.count("adam.m"))
-        adam.load_state({{"m", ck->tensors.at("adam.m").to(dev)}, {"v", ck->tensors.at("adam.v").to(dev)}},
-                        ck->info.at("adam_steps"));
-      if (adaptive) adaptive->set_proposal(ck->info.at("h_proposal"));
-      for (auto& [name, buf] : g->named_buffers()) buf->copy_(ck->tensors.at("g." + name).to(dev));
+      // Every field is checked before anything is used (or config.json rewritten).
+      start = ck->step();
+      ODEGAN_CHECK(start <= c.steps, "checkpoint '", ck->path, "' is at step ", start, ", beyond --steps ", c.steps);
+      const std::string ck_method = ck->get_string("method");
+      ODEGAN_CHECK(ck_method == method, "checkpoint '", ck->path, "' was written by --method ", ck_method,
+                   ", this run uses --method ", method);
+      ck->copy_into(game.state(), "state");
+      data_gen.set_state(ck->get_uint("data_seed"), ck->get_uint("data_offset"));
+      const int64_t adam_steps = ck->get_int("adam_steps", 0, app::Checkpoint::kMaxStep);
+      if (ck->tensors.count("adam.m")) {
+        for (const char* k : {"adam.m", "adam.v"})
+          ODEGAN_CHECK(ck->tensor(k).numel() == game.state().numel(), "checkpoint '", ck->path, "' has ", k, " of ",
+                       ck->tensor(k).numel(), " values, this config needs ", game.state().numel(),
+                       " (was it written with other --hidden/--latent?)");
+        adam.load_state({{"m", ck->tensor("adam.m").to(dev)}, {"v", ck->tensor("adam.v").to(dev)}}, adam_steps);
+      }
+      if (adaptive) adaptive->set_proposal(ck->get_positive("h_proposal"));
+      for (auto& [name, buf] : g->named_buffers()) ck->copy_into(*buf, "g." + name);
       std::printf("resuming %s from step %lld\n", dir.c_str(), static_cast<long long>(start));
     } else {
       std::printf("no checkpoint in %s: starting from step 0\n", ckpt_dir.c_str());
     }
   }
+  // The resume is valid: only now is config.json (re)written and the log cut back.
+  app::write_json(dir + "/config.json", c.to_json());
   app::MetricsLog log(dir + "/metrics.csv", kColumns, c.resume ? start : -1);
   auto checkpoint = [&](int64_t step) {
     app::Checkpoint ck;
@@ -175,6 +186,7 @@ json run_one(const Config& c, const std::string& dir) {
     }
     ck.info["adam_steps"] = adam.steps();
     if (adaptive) ck.info["h_proposal"] = adaptive->proposal();
+    log.sync();  // the log on disk covers every step up to this checkpoint before it exists
     app::save_checkpoint(ckpt_dir, step, ck);
   };
 
@@ -279,40 +291,45 @@ int main(int argc, char** argv) {
     cli.add_option("--method", c.method,
                    "euler, rk2 (heun), midpoint, rk4, fehlberg, bs32, dopri5; <method>_adam (RK + Adam); adam; "
                    "adaptive_<embedded method>");
-    cli.add_option("--compare", c.compare, "comma-separated methods run side by side (e.g. euler,rk4)");
-    cli.add_option("--steps", c.steps, "training steps");
-    cli.add_option("--h", c.h, "step size (initial step size for adaptive methods)");
-    cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)");
-    cli.add_option("--batch", c.batch, "batch size (stratified over the 16 modes)");
-    cli.add_option("--latent", c.latent, "latent dimension");
-    cli.add_option("--hidden", c.hidden, "hidden units per layer");
-    cli.add_option("--seed", c.seed, "random seed");
+    namespace flags = app::flags;
+    cli.add_option("--compare", c.compare, "comma-separated methods run side by side (e.g. euler,rk4)")
+        ->check(flags::list());
+    cli.add_option("--steps", c.steps, "training steps")->check(flags::integer(0, flags::kMaxSteps));
+    cli.add_option("--h", c.h, "step size (initial step size for adaptive methods)")->check(flags::positive());
+    cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)")->check(flags::nonnegative());
+    cli.add_option("--batch", c.batch, "batch size (stratified over the 16 modes)")->check(flags::integer(1, 1 << 20));
+    cli.add_option("--latent", c.latent, "latent dimension")->check(flags::integer(1, 1 << 16));
+    cli.add_option("--hidden", c.hidden, "hidden units per layer")->check(flags::integer(1, 1 << 16));
+    cli.add_option("--seed", c.seed, "random seed")->check(flags::integer(0, INT64_MAX));
     cli.add_option("--loss", c.loss, "non_saturating, saturating, hinge or wasserstein");
     cli.add_flag("--per-player", c.per_player, "integrate each player with the other frozen (reference notebook)");
     cli.add_flag("--fresh-batches", c.fresh_batches, "new data and noise for every RK stage");
     cli.add_option("--dtype", c.dtype, "float32 or float64");
-    cli.add_option("--eval-every", c.eval_every, "steps between quality evaluations");
-    cli.add_option("--eval-samples", c.eval_samples, "samples for the quality metrics");
-    cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints");
-    cli.add_option("--error-every", c.error_every, "steps between Fehlberg error estimates (0: never)");
-    cli.add_option("--adam-lr", c.adam_lr, "learning rate of the adam method");
-    cli.add_option("--rtol", c.rtol, "adaptive methods: relative tolerance");
-    cli.add_option("--atol", c.atol, "adaptive methods: absolute tolerance");
-    cli.add_option("--figure-steps", c.figure_steps, "four steps shown in mog.png (default 0, 1/3, 2/3, end)");
+    cli.add_option("--eval-every", c.eval_every, "steps between quality evaluations")
+        ->check(flags::integer(0, flags::kMaxSteps));
+    cli.add_option("--eval-samples", c.eval_samples, "samples for the quality metrics")
+        ->check(flags::integer(1, 1 << 24));
+    cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints")
+        ->check(flags::integer(0, flags::kMaxSteps));
+    cli.add_option("--error-every", c.error_every, "steps between Fehlberg error estimates (0: never)")
+        ->check(flags::integer(0, flags::kMaxSteps));
+    cli.add_option("--adam-lr", c.adam_lr, "learning rate of the adam method")->check(flags::positive());
+    cli.add_option("--rtol", c.rtol, "adaptive methods: relative tolerance")->check(flags::real(0, 1, true));
+    cli.add_option("--atol", c.atol, "adaptive methods: absolute tolerance")->check(flags::nonnegative());
+    cli.add_option("--figure-steps", c.figure_steps, "four steps shown in mog.png (default 0, 1/3, 2/3, end)")
+        ->check(flags::integer_list(0, flags::kMaxSteps));
     cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       return cli.exit(e);
     }
+    figure_points(c);  // a bad --figure-steps is refused before anything is written
     if (c.compare.empty()) {
       run_one(c, c.out);
       return 0;
     }
-    std::vector<std::string> methods;
-    std::stringstream ss(c.compare);
-    std::string m;
-    while (std::getline(ss, m, ',')) methods.push_back(m);
+    const std::vector<std::string> methods = app::flags::split(c.compare);
     json all = json::object();
     for (const std::string& method : methods) {
       Config mc = c;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/common/flags.h"
 #include "apps/common/image_gan.h"
 #include "apps/common/progress.h"
 #include "autodiff/var.h"
@@ -25,19 +26,21 @@ int main(int argc, char** argv) {
     cli.add_option("--run", run, "run directory (holds config.json and checkpoints/)")->required();
     cli.add_option("--out", out, "output directory (default <run>/sampled)");
     cli.add_option("--device", device, "cpu, cuda, cuda:N or auto");
-    cli.add_option("--steps", steps, "use the checkpoint of this step (default: the latest)");
+    namespace flags = app::flags;
+    cli.add_option("--steps", steps, "use the checkpoint of this step (default: the latest)")
+        ->check(flags::integer(0, flags::kMaxSteps));
     cli.add_option("--checkpoint", checkpoint, "an explicit checkpoint file");
-    cli.add_option("--n", n, "also write N individual images to <out>/images/");
-    cli.add_option("--seed", seed, "noise seed");
-    cli.add_option("--cols", cols, "grid columns (the grid shows cols x cols samples)");
+    cli.add_option("--n", n, "also write N individual images to <out>/images/")->check(flags::integer(0, 100'000'000));
+    cli.add_option("--seed", seed, "noise seed")->check(flags::integer(0, INT64_MAX));
+    cli.add_option("--cols", cols, "grid columns (the grid shows cols x cols samples)")->check(flags::integer(1, 64));
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       return cli.exit(e);
     }
     if (out.empty()) out = run + "/sampled";
-    app::prepare_dir(out);
-    app::ImageGanConfig c = app::ImageGanConfig::from_json(app::read_json(run + "/config.json"));
+    const std::string config_path = run + "/config.json";
+    app::ImageGanConfig c = app::ImageGanConfig::from_json(app::read_json(config_path), config_path);
     c.device = device;
     const Device dev = Device::parse(device);
     const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
@@ -48,14 +51,11 @@ int main(int argc, char** argv) {
         std::snprintf(name, sizeof name, "/checkpoints/ckpt-%09lld.safetensors", static_cast<long long>(steps));
         checkpoint = run + name;
       } else {
-        std::string latest = run + "/checkpoints/latest";
-        ODEGAN_CHECK(std::filesystem::exists(latest), "no checkpoints in ", run, "/checkpoints");
-        std::ifstream in(latest);
-        std::getline(in, checkpoint);
-        checkpoint = run + "/checkpoints/" + checkpoint;
+        checkpoint = app::latest_checkpoint_path(run + "/checkpoints");
+        ODEGAN_CHECK(!checkpoint.empty(), "no checkpoints in ", run, "/checkpoints");
       }
     }
-    TensorMap t = load_safetensors(checkpoint);
+    const TensorMap t = app::read_checkpoint(checkpoint).tensors;
     std::map<std::string, Tensor> g_state;
     for (auto& [k, v] : t) {
       if (k.rfind("generator.", 0) == 0) g_state[k.substr(10)] = v;
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     }
     p.generator->load_state_dict(g_state);
     p.generator->eval();
+    app::prepare_dir(out);  // only once the run has been read
     const bool conditional = c.arch == "imagenet_resnet" && c.conditional;
     Generator noise(seed);
     auto draw = [&](int64_t count, int64_t first_label) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "apps/common/flags.h"
 #include "apps/common/plot.h"
 #include "apps/common/run.h"
 #include "solvers/runge_kutta.h"
@@ -25,12 +26,14 @@ int main(int argc, char** argv) {
     cli.option_defaults()->always_capture_default();  // --help shows defaults
     cli.add_option("--out", out, "output directory (created if missing)");
     cli.add_option("--device", device, "cpu, cuda or auto (the state is two numbers)");
-    cli.add_option("--methods", methods_arg, "comma-separated ODE methods");
-    cli.add_option("--eps", eps, "epsilon of the game (0 <= eps < 2)");
-    cli.add_option("--h", h, "step size");
-    cli.add_option("--steps", steps, "number of steps");
-    cli.add_option("--theta0", theta0, "initial theta");
-    cli.add_option("--phi0", phi0, "initial phi");
+    namespace flags = app::flags;
+    cli.add_option("--methods", methods_arg, "comma-separated ODE methods")->check(flags::list());
+    cli.add_option("--eps", eps, "epsilon of the game (0 <= eps < 2)")->check(flags::real(0, 2, false, true));
+    cli.add_option("--h", h, "step size")->check(flags::positive());
+    cli.add_option("--steps", steps, "number of steps")->check(flags::integer(1, 10'000'000));
+    // Bounded so that the trajectories and the figure's ranges stay finite.
+    cli.add_option("--theta0", theta0, "initial theta")->check(flags::real(-1e100, 1e100));
+    cli.add_option("--phi0", phi0, "initial phi")->check(flags::real(-1e100, 1e100));
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -40,12 +43,10 @@ int main(int argc, char** argv) {
     app::prepare_dir(out);
     const Device dev = Device::parse(device);
     solvers::RotatingGame game(eps);
-    std::vector<std::string> methods;
-    std::stringstream ss(methods_arg);
-    for (std::string m; std::getline(ss, m, ',');) methods.push_back(m);
+    const std::vector<std::string> methods = flags::split(methods_arg);
+    for (const std::string& m : methods) solvers::tableau_by_name(m);  // unknown names before any output
 
-    std::ofstream csv(out + "/trajectories.csv");
-    ODEGAN_CHECK(csv.good(), "cannot write ", out, "/trajectories.csv");
+    std::ostringstream csv;  // written atomically below
     csv << "method,step,t,theta,phi,exact_theta,exact_phi\n";
     json result = {{"eps", eps}, {"h", h}, {"steps", steps}, {"theta0", theta0}, {"phi0", phi0}};
     json per_method = json::object();
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
       ph_all.push_back(ph);
       dist_all.push_back(dist);
     }
+    app::write_text(out + "/trajectories.csv", csv.str());
     result["methods"] = per_method;
     result["exact_final_distance_to_nash"] = std::hypot(ex_th.back(), ex_ph.back());
     app::write_json(out + "/toy.json", result);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/common/flags.h"
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
 #include "autodiff/var.h"
@@ -61,10 +62,69 @@ json ImageGanConfig::to_json() const {
           {"dtype", dtype}};
 }
 
-ImageGanConfig ImageGanConfig::from_json(const json& j) {
+namespace {
+
+// The range of every numeric flag, shared by the flags and by config.json (from_json).
+const std::map<std::string, std::pair<std::string, CLI::Validator>>& numeric_checks() {
+  static const std::map<std::string, std::pair<std::string, CLI::Validator>> m = {
+      {"image_size", {"--image-size", flags::integer(4, 4096)}},
+      {"channels", {"channels", flags::integer(1, 4)}},
+      {"num_classes", {"num_classes", flags::integer(0, 1 << 24)}},
+      {"threads", {"--threads", flags::integer(0, 1024)}},
+      {"width", {"--width-mult", flags::real(1.0 / 64, 16)}},
+      {"ch", {"--ch", flags::integer(1, 4096)}},
+      {"latent", {"--latent", flags::integer(1, 1 << 16)}},
+      {"logits", {"--logits", flags::integer(1, 2)}},
+      {"h", {"--h", flags::positive()}},
+      {"lambda", {"--lambda", flags::nonnegative()}},
+      {"adam_lr", {"--adam-lr", flags::positive()}},
+      {"adam_beta1", {"--adam-beta1", flags::real(0, 1, false, true)}},
+      {"adam_beta2", {"--adam-beta2", flags::real(0, 1, false, true)}},
+      {"n_dis", {"--n-dis", flags::integer(1, 1000)}},
+      {"steps", {"--steps", flags::integer(0, flags::kMaxSteps)}},
+      {"batch", {"--batch", flags::integer(1, 1 << 20)}},
+      {"seed", {"--seed", flags::integer(0, INT64_MAX)}},
+      {"log_every", {"--log-every", flags::integer(0, flags::kMaxSteps)}},
+      {"sample_every", {"--sample-every", flags::integer(0, flags::kMaxSteps)}},
+      {"checkpoint_every", {"--checkpoint-every", flags::integer(0, flags::kMaxSteps)}},
+      {"error_every", {"--error-every", flags::integer(0, flags::kMaxSteps)}},
+  };
+  return m;
+}
+
+CLI::Option* checked(CLI::Option* o, const std::string& key) { return o->check(numeric_checks().at(key).second); }
+
+}  // namespace
+
+ImageGanConfig ImageGanConfig::from_json(const json& j, const std::string& source) {
+  ODEGAN_CHECK(j.is_object(), source, ": expected a JSON object, got ", j.type_name());
   ImageGanConfig c;
+  auto bad = [&](const char* k, const char* expected) {
+    ODEGAN_FAIL(source, ": key '", k, "' must be ", expected, ", got ", j.at(k).dump());
+  };
+  auto range = [&](const char* k) {
+    auto it = numeric_checks().find(k);
+    if (it != numeric_checks().end()) flags::check(it->second.second, source + ": key '" + k + "'", j.at(k).dump());
+  };
   auto get = [&](const char* k, auto& v) {
-    if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
+    using T = std::decay_t<decltype(v)>;
+    if (!j.contains(k)) return;
+    const json& x = j.at(k);
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!x.is_boolean()) bad(k, "true or false");
+      v = x.get<bool>();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!x.is_string()) bad(k, "a string");
+      v = x.get<std::string>();
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!x.is_number()) bad(k, "a number");
+      range(k);
+      v = x.get<T>();
+    } else {
+      if (!x.is_number_integer()) bad(k, "an integer");
+      range(k);
+      v = x.get<T>();
+    }
   };
   get("data", c.data), get("format", c.format), get("image_size", c.image_size), get("channels", c.channels);
   get("num_classes", c.num_classes), get("threads", c.threads), get("random_crop", c.random_crop);
@@ -84,38 +144,48 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   cli.add_option("--format", c.format, "cifar10, idx or folder");
   cli.add_option("--out", c.out, "run directory (created if missing)")->required();
   cli.add_option("--device", c.device, "cpu, cuda, cuda:N or auto");
-  cli.add_option("--steps", c.steps, "training steps");
-  cli.add_option("--seed", c.seed, "random seed");
-  cli.add_option("--batch", c.batch, "batch size per RK stage");
-  cli.add_option("--latent", c.latent, "latent dimension");
+  checked(cli.add_option("--steps", c.steps, "training steps"), "steps");
+  checked(cli.add_option("--seed", c.seed, "random seed"), "seed");
+  checked(cli.add_option("--batch", c.batch, "batch size per RK stage"), "batch");
+  checked(cli.add_option("--latent", c.latent, "latent dimension"), "latent");
   cli.add_option("--method", c.method,
                  "ODE method (euler, rk2, midpoint, rk4, fehlberg, ...), <method>_adam (RK + Adam), gd, adam, sngan");
-  cli.add_option("--h", c.h, "step size (the learning rate for RK + Adam)");
+  checked(cli.add_option("--h", c.h, "step size (the learning rate for RK + Adam)"), "h");
   cli.add_option("--schedule", c.schedule, "reference (h/4 for 500 steps, then h, h/2 after 400k) or constant");
-  cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)");
+  checked(cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)"), "lambda");
   cli.add_option("--loss", c.loss, "non_saturating, saturating, hinge or wasserstein");
   cli.add_flag("--shared-batches", c.shared_batches, "one batch for all stages of a step (default: fresh per stage)");
   cli.add_flag("--per-player", c.per_player, "integrate each player with the other frozen");
-  cli.add_option("--adam-lr", c.adam_lr, "adam / sngan: learning rate");
-  cli.add_option("--adam-beta1", c.adam_beta1, "adam / sngan: beta1");
-  cli.add_option("--adam-beta2", c.adam_beta2, "adam / sngan: beta2");
-  cli.add_option("--n-dis", c.n_dis, "sngan: discriminator steps per generator step");
+  checked(cli.add_option("--adam-lr", c.adam_lr, "adam / sngan: learning rate"), "adam_lr");
+  checked(cli.add_option("--adam-beta1", c.adam_beta1, "adam / sngan: beta1"), "adam_beta1");
+  checked(cli.add_option("--adam-beta2", c.adam_beta2, "adam / sngan: beta2"), "adam_beta2");
+  checked(cli.add_option("--n-dis", c.n_dis, "sngan: discriminator steps per generator step"), "n_dis");
   cli.add_flag("--spectral-norm", c.spectral_norm, "spectral normalisation in D (always on for sngan)");
-  cli.add_option("--width-mult", c.width, "channel multiplier (shrinks the networks for CPU runs)");
-  cli.add_option("--image-size", c.image_size, "image side");
+  checked(cli.add_option("--width-mult", c.width, "channel multiplier (shrinks the networks for CPU runs)"), "width");
+  checked(cli.add_option("--image-size", c.image_size, "image side"), "image_size");
   cli.add_option("--init", c.init, "reference, dcgan, kaiming or xavier");
-  cli.add_option("--threads", c.threads, "data loader threads");
+  checked(cli.add_option("--threads", c.threads, "data loader threads"), "threads");
   cli.add_flag("--random-crop", c.random_crop, "image folders: random square crops");
   cli.add_flag("--random-flip", c.random_flip, "image folders: random horizontal flips");
   cli.add_option("--max-skipped-fraction", c.max_skipped_fraction,
                  "image folders: fraction of unreadable image files tolerated (they are skipped and reported)")
-      ->check(CLI::Range(0.0, 1.0));
-  cli.add_option("--log-every", c.log_every, "steps between metrics lines");
-  cli.add_option("--sample-every", c.sample_every, "steps between sample grids");
-  cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints");
-  cli.add_option("--error-every", c.error_every, "steps between Fehlberg error estimates (0: never)");
+      ->check(flags::real(0, 1));
+  checked(cli.add_option("--log-every", c.log_every, "steps between metrics lines"), "log_every");
+  checked(cli.add_option("--sample-every", c.sample_every, "steps between sample grids"), "sample_every");
+  checked(cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints"), "checkpoint_every");
+  checked(cli.add_option("--error-every", c.error_every, "steps between Fehlberg error estimates (0: never)"),
+          "error_every");
   cli.add_option("--dtype", c.dtype, "float32 or float64");
   cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");
+}
+
+CLI::Option* add_checked_option(CLI::App& cli, const std::string& flag, ImageGanConfig& c) {
+  if (flag == "--arch") return cli.add_option("--arch", c.arch, "dcgan or resnet");
+  if (flag == "--logits")
+    return checked(cli.add_option("--logits", c.logits, "dcgan discriminator outputs: 1, or 2 as the reference code"),
+                   "logits");
+  if (flag == "--ch") return checked(cli.add_option("--ch", c.ch, "base channel count (64 in the SN-GAN paper)"), "ch");
+  ODEGAN_FAIL("add_checked_option: unknown flag ", flag);
 }
 
 // ---------------------------------------------------------------- models
@@ -207,8 +277,8 @@ void save_samples(const std::string& dir, int64_t step, solvers::Players& p, con
   p.generator->train();
   char name[64];
   std::snprintf(name, sizeof name, "/step-%09lld.png", static_cast<long long>(step));
-  data::write_image_grid(dir + name, x, 8);
-  data::write_image_grid(dir + "/latest.png", x, 8);
+  for (const std::string& path : {dir + name, dir + "/latest.png"})
+    write_file_via(path, [&](const std::string& tmp) { data::write_image_grid(tmp, x, 8); });
 }
 
 }  // namespace
@@ -221,6 +291,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
   const Device dev = Device::parse(c.device);
   prepare_dir(c.out);
+  for (const char* sub : {"", "/checkpoints", "/samples"}) remove_stale_temp_files(c.out + sub);
 
   data::DatasetOptions dopt;
   dopt.format = c.format;
@@ -236,7 +307,6 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   c.num_classes = dataset->num_classes();
   const bool conditional = c.arch == "imagenet_resnet" && c.conditional;
   if (c.method == "sngan") c.spectral_norm = true;
-  write_json(c.out + "/config.json", c.to_json());
 
   solvers::Players players = build_players(c, dtype, dev);
   const std::string ckpt_dir = c.out + "/checkpoints";
@@ -249,9 +319,14 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   Generator noise(c.seed + 1);
   int64_t start = 0;
   if (ck) {
-    pos = {ck->info.at("loader_epoch"), ck->info.at("loader_batch")};
-    noise.set_state(ck->info.at("noise_seed"), ck->info.at("noise_offset"));
-    start = ck->info.at("step");
+    // Every field is checked before anything is used (or config.json rewritten).
+    start = ck->step();
+    ODEGAN_CHECK(start <= c.steps, "checkpoint '", ck->path, "' is at step ", start, ", beyond --steps ", c.steps);
+    const std::string method = ck->get_string("method");
+    ODEGAN_CHECK(method == c.method, "checkpoint '", ck->path, "' was written by --method ", method,
+                 ", this run uses --method ", c.method);
+    pos = {ck->get_int("loader_epoch", 0, Checkpoint::kMaxStep), ck->get_int("loader_batch", 0, dataset->size())};
+    noise.set_state(ck->get_uint("noise_seed"), ck->get_uint("noise_offset"));
   }
   data::LoaderOptions lopt;
   lopt.batch = c.batch;
@@ -300,19 +375,29 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   }
 
   if (ck) {
-    game.state().copy_(ck->tensors.at("state").to(dev));
-    for (auto& [name, buf] : players.generator->named_buffers()) buf->copy_(ck->tensors.at("g." + name).to(dev));
-    for (auto& [name, buf] : players.discriminator->named_buffers()) buf->copy_(ck->tensors.at("d." + name).to(dev));
+    ck->copy_into(game.state(), "state");
+    for (auto& [name, buf] : players.generator->named_buffers()) ck->copy_into(*buf, "g." + name);
+    for (auto& [name, buf] : players.discriminator->named_buffers()) ck->copy_into(*buf, "d." + name);
     auto load_adam = [&](solvers::Adam& a, const std::string& k) {
-      if (ck->tensors.count(k + ".m"))
-        a.load_state({{"m", ck->tensors.at(k + ".m").to(dev)}, {"v", ck->tensors.at(k + ".v").to(dev)}},
-                     ck->info.at(k + "_steps"));
+      const int64_t steps = ck->get_int(k + "_steps", 0, Checkpoint::kMaxStep);
+      if (ck->tensors.count(k + ".m")) {
+        for (const char* part : {".m", ".v"})
+          ODEGAN_CHECK(ck->tensor(k + part).numel() == game.state().numel(), "checkpoint '", ck->path, "' has ", k,
+                       part, " of ", ck->tensor(k + part).numel(), " values, this config needs ",
+                       game.state().numel(), " (was it written with other --width-mult/--arch?)");
+        a.load_state({{"m", ck->tensor(k + ".m").to(dev)}, {"v", ck->tensor(k + ".v").to(dev)}}, steps);
+      }
     };
     load_adam(adam, "adam");
     load_adam(adam_d, "adam_d");
     load_adam(adam_g, "adam_g");
     std::printf("resuming %s from step %lld\n", c.out.c_str(), static_cast<long long>(start));
   }
+  // The resume is valid: only now is config.json (re)written and are the logs cut back to
+  // the checkpoint's step.
+  write_json(c.out + "/config.json", c.to_json());
+  MetricsLog log(c.out + "/metrics.csv", kColumns, ck ? start : -1);
+  JsonlLog jsonl(c.out + "/metrics.jsonl", ck ? start : -1);
   auto checkpoint = [&](int64_t step) {
     Checkpoint k;
     k.tensors["state"] = game.state();
@@ -328,6 +413,9 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     save_adam(adam, "adam");
     save_adam(adam_d, "adam_d");
     save_adam(adam_g, "adam_g");
+    // The logs on disk cover every step up to this checkpoint before it exists.
+    log.sync();
+    jsonl.sync();
     data::LoaderPosition lp = loader.position();
     k.info["loader_epoch"] = lp.epoch;
     k.info["loader_batch"] = lp.batch;
@@ -349,9 +437,6 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     y_fixed = Tensor::from_vector(y, {64}).to(dev);
   }
 
-  MetricsLog log(c.out + "/metrics.csv", kColumns, ck ? start : -1);
-  std::ofstream jsonl(c.out + "/metrics.jsonl", ck ? std::ios::app : std::ios::trunc);
-  ODEGAN_CHECK(jsonl.good(), "cannot write ", c.out, "/metrics.jsonl");
   std::printf("%s: %s on %s (%s, %lld images), %s, %lld + %lld parameters, method %s\n", program.c_str(),
               c.arch.c_str(), dev.str().c_str(), dataset->name().c_str(), static_cast<long long>(dataset->size()),
               conditional ? "class-conditional" : "unconditional",
@@ -388,7 +473,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     const double ips = ms > 0 ? 1000.0 * static_cast<double>(c.batch * s.evaluations) / ms : 0;
     if (c.log_every > 0 && (done % c.log_every == 0 || done == c.steps)) {
       log.append({double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h, s.error, ms, ips});
-      jsonl << json{{"step", done},
+      jsonl.append(json{{"step", done},
                     {"loss_d", s.loss_d},
                     {"loss_g", s.loss_g},
                     {"nash_loss_d", solvers::nash_loss_d(gopt.loss)},
@@ -399,26 +484,22 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
                     {"h", s.h},
                     {"error", s.error},
                     {"ms_per_step", ms},
-                    {"images_per_s", ips}}
-                   .dump()
-            << "\n";
+                    {"images_per_s", ips}});
     }
     if (c.sample_every > 0 && (done % c.sample_every == 0 || done == c.steps)) {
       save_samples(c.out + "/samples", done, players, z_fixed, y_fixed);
       // The loss curves too, so a running job can be looked at, not only a finished one.
       if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
     }
-    if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) {
-      jsonl.flush();
-      checkpoint(done);
-    }
+    if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) checkpoint(done);
     char text[160];
     std::snprintf(text, sizeof text, "%.0f img/s  l_D %.4f (Nash %.4f)  l_G %.4f (Nash %.4f)", ips, s.loss_d,
                   solvers::nash_loss_d(gopt.loss), s.loss_g, solvers::nash_loss_g(gopt.loss));
     progress.update(done, text);
   }
   progress.finish();
-  jsonl.flush();
+  log.sync();
+  jsonl.sync();
   if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
   std::printf("wrote %s/{config.json,metrics.jsonl,metrics.csv,losses.png,samples/,checkpoints/}\n", c.out.c_str());
   return 0;

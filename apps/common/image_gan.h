@@ -53,11 +53,15 @@ struct ImageGanConfig {
   std::string dtype = "float32";
 
   nlohmann::json to_json() const;
-  static ImageGanConfig from_json(const nlohmann::json& j);
+  // Every key optional (defaults above); a key of the wrong type or out of range is an
+  // odegan::Error naming `source` and the key (never another exception).
+  static ImageGanConfig from_json(const nlohmann::json& j, const std::string& source = "config");
 };
 
 // Adds the shared flags to a CLI parser (defaults from `c`).
 void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c);
+// Adds one of the per-program flags (--arch, --logits, --ch) with its range check.
+CLI::Option* add_checked_option(CLI::App& cli, const std::string& flag, ImageGanConfig& c);
 
 // The two players for a config (initialised with the config's seed, on its device).
 solvers::Players build_players(const ImageGanConfig& c, DType dtype, Device device);

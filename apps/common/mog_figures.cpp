@@ -64,8 +64,10 @@ void save_mog_snapshot(const std::string& dir, int64_t step, nn::Module& g, nn::
   Tensor logits = d(ad::Var(grid)).data().reshape({kGrid, kGrid});
   g.train();
   d.train();
-  save_safetensors(snapshot_path(dir, step), {{"samples", samples.to(Device::cpu())}, {"d_grid", logits.to(Device::cpu())}},
-                   {{"step", std::to_string(step)}});
+  write_file_via(snapshot_path(dir, step), [&](const std::string& tmp) {
+    save_safetensors(tmp, {{"samples", samples.to(Device::cpu())}, {"d_grid", logits.to(Device::cpu())}},
+                     {{"step", std::to_string(step)}});
+  });
 }
 
 void write_mog_figures(const std::string& run, const MetricsLog& log, const std::vector<int64_t>& steps,

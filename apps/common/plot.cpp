@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "apps/common/run.h"
 #include "core/error.h"
 
 #pragma GCC diagnostic push
@@ -131,9 +132,9 @@ void Canvas::save_png(const std::string& path) const {
   std::vector<unsigned char> px(rgb_.size());
   for (size_t i = 0; i < rgb_.size(); ++i)
     px[i] = static_cast<unsigned char>(std::lround(std::clamp(rgb_[i], 0.f, 1.f) * 255.f));
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  ODEGAN_CHECK(stbi_write_png(tmp.c_str(), w_, h_, 3, px.data(), w_ * 3) != 0, "cannot write PNG '", path, "'");
-  ODEGAN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "' to '", path, "'");
+  app::write_file_via(path, [&](const std::string& tmp) {
+    ODEGAN_CHECK(stbi_write_png(tmp.c_str(), w_, h_, 3, px.data(), w_ * 3) != 0, "cannot write PNG '", path, "'");
+  });
 }
 
 // ---------------------------------------------------------------- axes
@@ -142,7 +143,11 @@ Axes::Axes(Canvas& canvas, double left, double top, double width, double height)
     : c_(canvas), left_(left), top_(top), w_(width), h_(height) {}
 
 void Axes::set_limits(double x0, double x1, double y0, double y1) {
+  // Non-finite limits (from diverged values) fall back to a unit range.
+  if (!std::isfinite(x0) || !std::isfinite(x1)) x0 = 0, x1 = 1;
+  if (!std::isfinite(y0) || !std::isfinite(y1)) y0 = 0, y1 = 1;
   if (x1 <= x0) x1 = x0 + 1;
+  if (x1 <= x0) x1 = x0 + std::fabs(x0) * 0.1;  // x0 + 1 == x0 for huge x0
   if (y1 <= y0) y1 = y0 + (y0 == 0 ? 1 : std::fabs(y0) * 0.1);
   x0_ = x0, x1_ = x1, y0_ = y0, y1_ = y1;
 }
@@ -168,7 +173,12 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       step = m * mag;
       break;
     }
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+  // No ticks where the step vanishes next to the values (1e20 + 1 == 1e20) or overflows:
+  // the loop below would never end.
+  const double first = std::ceil(lo / step) * step;
+  if (!std::isfinite(step) || !std::isfinite(first) || !(first + step > first) || (hi - lo) / step > 1000) return t;
+  for (double v = first; v <= hi + step * 1e-9 && t.size() <= 1000; v += step)
+    t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
   return t;
 }
 
@@ -205,7 +215,8 @@ void Axes::draw_frame(const std::string& title, const std::string& xlabel, const
     }
     std::vector<double> yt;
     if (log_y_) {
-      for (double e = std::floor(std::log10(std::max(y0_, 1e-30))); e <= std::ceil(std::log10(y1_)); e += 1)
+      const double e0 = std::floor(std::log10(std::max(y0_, 1e-30))), e1 = std::ceil(std::log10(y1_));
+      for (double e = e0; std::isfinite(e1) && e <= e1 && e - e0 < 1000; e += 1)
         if (std::pow(10, e) >= y0_ * 0.999 && std::pow(10, e) <= y1_ * 1.001) yt.push_back(std::pow(10, e));
     } else {
       yt = nice_ticks(y0_, y1_);

@@ -106,31 +106,12 @@ Outcome run_image(const uint8_t* d, size_t n) {
   });
 }
 
-// A checkpoint file as load_latest_checkpoint and the image-GAN resume read it: the
-// safetensors file, its "odegan" metadata JSON and the fields the loop resumes from.
-Outcome run_checkpoint(const uint8_t* d, size_t n) {
-  return guarded([&] {
-    std::map<std::string, std::string> meta;
-    TensorMap t = read_safetensors_memory(d, n, kInputName, &meta);
-    ODEGAN_CHECK(meta.count("odegan"), "checkpoint '", kInputName, "' has no odegan metadata");
-    json info;
-    try {
-      info = json::parse(meta["odegan"]);
-    } catch (const json::exception& e) {
-      ODEGAN_FAIL("checkpoint '", kInputName, "': bad metadata: ", e.what());
-    }
-    const int64_t step = info.at("step"), epoch = info.at("loader_epoch"), batch = info.at("loader_batch");
-    const uint64_t seed = info.at("noise_seed"), offset = info.at("noise_offset");
-    (void)step, (void)epoch, (void)batch, (void)seed, (void)offset;
-  });
-}
-
 }  // namespace
 
 const std::vector<Target>& parser_targets() {
   static const std::vector<Target> all = {
       {"safetensors", run_safetensors}, {"idx", run_idx},     {"idx_gzip", run_idx_gzip},
-      {"cifar10", run_cifar10},         {"image", run_image}, {"checkpoint", run_checkpoint},
+      {"cifar10", run_cifar10},         {"image", run_image},
   };
   return all;
 }
