@@ -69,7 +69,9 @@ Image decode_jpeg(const unsigned char* data, size_t size, int channels, const st
   const int pf = cmyk ? TJPF_CMYK : channels == 1 ? TJPF_GRAY : TJPF_RGB;
   const int ps = tjPixelSize[pf];
   std::vector<unsigned char> px(static_cast<size_t>(j.width) * j.height * ps);
-  if (tjDecompress2(tj, data, static_cast<unsigned long>(size), px.data(), j.width, 0, j.height, pf, 0) != 0) {
+  // LIMITSCANS: a progressive JPEG with thousands of scans would take minutes to decode.
+  if (tjDecompress2(tj, data, static_cast<unsigned long>(size), px.data(), j.width, 0, j.height, pf,
+                    TJFLAG_LIMITSCANS) != 0) {
     // Warnings (e.g. extraneous bytes before a marker) still give the whole image, as in
     // PIL and torchvision; a file cut short does not.
     const std::string why = tjGetErrorStr2(tj);

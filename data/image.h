@@ -21,9 +21,10 @@ struct Image {
   float at(int y, int x, int c) const { return px[(static_cast<size_t>(y) * width + x) * channels + c]; }
 };
 
-// Decoded images may hold at most this many pixels (8192 x 8192): checked from the header
-// before anything is allocated (a 21-byte file can declare gigabytes).
-constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+// Decoded images may hold at most this many pixels (2^25, e.g. 8192 x 4096; ImageNet's
+// largest is 7056 x 4488): checked from the header before anything is allocated (a
+// 21-byte file can declare gigabytes).
+constexpr int64_t kMaxImagePixels = int64_t(1) << 25;
 // Image files larger than this are refused before they are read.
 constexpr uint64_t kMaxImageFileBytes = uint64_t(1) << 28;
 

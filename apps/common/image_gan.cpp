@@ -170,7 +170,7 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   cli.add_flag("--random-flip", c.random_flip, "image folders: random horizontal flips");
   cli.add_option("--max-skipped-fraction", c.max_skipped_fraction,
                  "image folders: fraction of unreadable image files tolerated (they are skipped and reported)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(flags::real(0, 1));
   checked(cli.add_option("--log-every", c.log_every, "steps between metrics lines"), "log_every");
   checked(cli.add_option("--sample-every", c.sample_every, "steps between sample grids"), "sample_every");
   checked(cli.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints"), "checkpoint_every");

@@ -1,5 +1,6 @@
 // The apps facing bad data: an image folder with unreadable files is reported at start
-// (count and paths) and refused above --max-skipped-fraction.
+// (count and paths) and refused above --max-skipped-fraction; the loader benchmark
+// removes its temporary folder when it fails.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -63,6 +64,16 @@ TEST(DataErrorsApp, UnreadableImagesAreReportedAndLimitedByAFlag) {
   EXPECT_NE(log.find("skipped 1 of 7 image files"), std::string::npos) << log;
   EXPECT_NE(run(cmd + " --max-skipped-fraction 2", &log), 0) << log;
   EXPECT_NE(log.find("--max-skipped-fraction"), std::string::npos) << log;
+}
+
+TEST(DataErrorsApp, LoaderBenchmarkRemovesItsTemporaryFolderOnErrors) {
+  const std::string tmp = odegan::testing::temp_dir() + "/tmpdir";
+  fs::create_directories(tmp);
+  std::string log;
+  // Two images for four class folders: a class is empty, which fails after the folder exists.
+  EXPECT_NE(run("TMPDIR=" + tmp + " " + bin("odegan_bench_loader") + " --images 2 --batch 1 --size 8", &log), 0) << log;
+  EXPECT_NE(log.find("has no images"), std::string::npos) << log;
+  EXPECT_TRUE(fs::is_empty(tmp)) << "left behind: " << fs::directory_iterator(tmp)->path();
 }
 
 }  // namespace

@@ -19,10 +19,10 @@ struct Target {
   Outcome (*run)(const uint8_t* data, size_t size);
 };
 
-// The parsers' targets (safetensors, idx, idx_gzip, cifar10, image, checkpoint): they need
-// only core/, kernels/ and data/ (fuzz_targets.cpp).
+// The parsers' targets (safetensors, idx, idx_gzip, cifar10, image): they need only
+// core/, kernels/ and data/ (fuzz_targets.cpp).
 const std::vector<Target>& parser_targets();
-// The apps' targets (config): they need the whole library (fuzz_app_targets.cpp).
+// The apps' targets (config, checkpoint): they need the whole library (fuzz_app_targets.cpp).
 const std::vector<Target>& app_targets();
 // The target called `name` in `targets`; throws std::invalid_argument when there is none.
 const Target& find_target(const std::vector<Target>& targets, const std::string& name);
