@@ -15,6 +15,7 @@ Classifier::Classifier(const ClassifierOptions& o) : opt_(o) {
   int64_t in = o.image_channels;
   for (int64_t out : {o.width, 2 * o.width, 4 * o.width}) {
     body_->add(std::make_shared<Conv2d>(in, out, 3, 1, 1, true, o.dtype));
+    body_->add(std::make_shared<BatchNorm2d>(out, 1e-5, 0.1, true, o.dtype));
     body_->add(std::make_shared<ReLU>());
     body_->add(std::make_shared<AvgPool2d>(2));
     in = out;

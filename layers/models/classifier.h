@@ -1,7 +1,8 @@
 // A small CNN classifier for 32x32 grey images (Fashion-MNIST padded to 32x32), used as the
 // feature network of the "FD-FMNIST" yardstick: the Frechet distance between classifier
 // features of real and generated images, computable on a CPU where Inception is out of reach.
-//   features: [conv 3x3 -> ReLU -> avg pool 2] x3 (16, 32, 64 channels) -> flatten -> linear 128 -> ReLU
+//   features: [conv 3x3 -> batch norm -> ReLU -> avg pool 2] x3 (16, 32, 64 channels) -> flatten
+//             -> linear 128 -> ReLU     (batch norm: batch statistics in training, running ones in eval)
 //   head:     linear 128 -> num_classes logits
 #pragma once
 #include <memory>

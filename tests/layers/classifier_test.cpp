@@ -17,12 +17,14 @@ namespace {
 
 int64_t conv(int64_t i, int64_t o, int64_t k) { return i * o * k * k + o; }
 int64_t linear(int64_t i, int64_t o) { return i * o + o; }
+int64_t bn(int64_t c) { return 2 * c; }
 
 TEST(Classifier, ShapesAndCount) {
   Classifier m;
   EXPECT_EQ(m.num_parameters(),
-            conv(1, 16, 3) + conv(16, 32, 3) + conv(32, 64, 3) + linear(64 * 4 * 4, 128) + linear(128, 10));
-  EXPECT_EQ(m.num_parameters(), 155786);
+            conv(1, 16, 3) + bn(16) + conv(16, 32, 3) + bn(32) + conv(32, 64, 3) + bn(64) + linear(64 * 4 * 4, 128) +
+                linear(128, 10));
+  EXPECT_EQ(m.num_parameters(), 156010);
   Generator g(1);
   m.reset_all(g, Init::kaiming_uniform);
   Var x(testing::random_tensor({3, 1, 32, 32}, DType::f32, 2));
@@ -33,7 +35,8 @@ TEST(Classifier, ShapesAndCount) {
   o.width = 4;
   o.features = 8;
   Classifier small(o);
-  EXPECT_EQ(small.num_parameters(), conv(3, 4, 3) + conv(4, 8, 3) + conv(8, 16, 3) + linear(256, 8) + linear(8, 10));
+  EXPECT_EQ(small.num_parameters(),
+            conv(3, 4, 3) + bn(4) + conv(4, 8, 3) + bn(8) + conv(8, 16, 3) + bn(16) + linear(256, 8) + linear(8, 10));
   EXPECT_THROW(m(Var(Tensor::zeros({2, 3, 32, 32}))), Error);  // wrong channel count
   EXPECT_THROW(m(Var(Tensor::zeros({2, 1, 28, 28}))), Error);  // wrong size
 }
