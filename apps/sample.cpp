@@ -3,13 +3,9 @@
 //   odegan_sample --run runs/cifar --out runs/cifar/eval --n 50000
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
-#include "apps/common/image_gan.h"
 #include "apps/common/progress.h"
-#include "autodiff/var.h"
-#include "core/safetensors.h"
+#include "apps/common/run_generator.h"
 #include "data/image.h"
 
 using namespace odegan;
@@ -35,61 +31,25 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return cli.exit(e);
     }
+    // The run is read first, so a wrong --run leaves no stray <run>/sampled behind.
+    const app::RunGenerator g = app::load_run_generator(run, device, steps, checkpoint);
     if (out.empty()) out = run + "/sampled";
     app::prepare_dir(out);
-    app::ImageGanConfig c = app::ImageGanConfig::from_json(app::read_json(run + "/config.json"));
-    c.device = device;
-    const Device dev = Device::parse(device);
-    const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
-    solvers::Players p = app::build_players(c, dtype, dev);
-    if (checkpoint.empty()) {
-      if (steps >= 0) {
-        char name[64];
-        std::snprintf(name, sizeof name, "/checkpoints/ckpt-%09lld.safetensors", static_cast<long long>(steps));
-        checkpoint = run + name;
-      } else {
-        std::string latest = run + "/checkpoints/latest";
-        ODEGAN_CHECK(std::filesystem::exists(latest), "no checkpoints in ", run, "/checkpoints");
-        std::ifstream in(latest);
-        std::getline(in, checkpoint);
-        checkpoint = run + "/checkpoints/" + checkpoint;
-      }
-    }
-    TensorMap t = load_safetensors(checkpoint);
-    std::map<std::string, Tensor> g_state;
-    for (auto& [k, v] : t) {
-      if (k.rfind("generator.", 0) == 0) g_state[k.substr(10)] = v;
-      if (k.rfind("g.", 0) == 0) g_state[k.substr(2)] = v;
-    }
-    p.generator->load_state_dict(g_state);
-    p.generator->eval();
-    const bool conditional = c.arch == "imagenet_resnet" && c.conditional;
     Generator noise(seed);
-    auto draw = [&](int64_t count, int64_t first_label) {
-      Tensor z = Tensor::empty({count, c.latent}, dtype, dev);
-      fill_normal(z, noise);
-      Tensor y;
-      if (conditional) {
-        std::vector<int32_t> labels(static_cast<size_t>(count));
-        for (int64_t i = 0; i < count; ++i) labels[static_cast<size_t>(i)] = static_cast<int32_t>((first_label + i) % c.num_classes);
-        y = Tensor::from_vector(labels, {count}).to(dev);
-      }
-      ad::NoGradGuard no_grad;
-      return p.generate(ad::Var(z), y).data();
-    };
+    auto draw = [&](int64_t count, int64_t first_label) { return g.sample(count, first_label, noise); };
     data::write_image_grid(out + "/grid.png", draw(int64_t(cols) * cols, 0), cols);
-    std::printf("wrote %s/grid.png from %s\n", out.c_str(), checkpoint.c_str());
+    std::printf("wrote %s/grid.png from %s\n", out.c_str(), g.checkpoint.c_str());
     if (n > 0) {
       app::prepare_dir(out + "/images");
       app::Progress progress(n, "images");
       for (int64_t done = 0; done < n;) {
         const int64_t k = std::min(batch, n - done);
-        Tensor x = draw(k, done).to(Device::cpu());
+        // Each file is exactly one generator output (no grid border), for external FID tools.
+        const std::vector<data::Image> images = data::images_from_tensor(draw(k, done));
         for (int64_t i = 0; i < k; ++i) {
           char name[64];
           std::snprintf(name, sizeof name, "/images/%06lld.png", static_cast<long long>(done + i));
-          Tensor one = x.slice(i, i + 1);
-          data::write_image_grid(out + name, one, 1);
+          data::write_png(out + name, images[static_cast<size_t>(i)]);
         }
         done += k;
         progress.update(done);

@@ -163,6 +163,8 @@ RULE(MaxPoolBackwardBackward) { return {max_pool2d_gather(g[0], indices, y_shape
 RULE(MaxPoolGatherBackward) { return {max_pool2d_backward(g[0], indices, x_shape, geom)}; }
 RULE(UpsampleBackward) { return {upsample_nearest2x_backward(g[0])}; }
 RULE(UpsampleBackwardBackward) { return {upsample_nearest2x(g[0])}; }
+RULE(ResizeBilinearBackward) { return {resize_bilinear_backward(g[0], x_shape)}; }
+RULE(ResizeBilinearBackwardBackward) { return {resize_bilinear(g[0], out_h, out_w)}; }
 RULE(EmbeddingBackward) { return {embedding_backward(g[0], indices, num_rows)}; }
 RULE(EmbeddingBackwardBackward) { return {embedding(g[0], indices)}; }
 

@@ -9,6 +9,7 @@
 #include "kernels/norm.h"
 #include "kernels/pool.h"
 #include "kernels/reduce.h"
+#include "kernels/resize.h"
 #include "kernels/shape_ops.h"
 
 namespace odegan::ad {
@@ -418,6 +419,25 @@ Var upsample_nearest2x_backward(const Var& gy) {
   Tensor gx = Tensor::empty({s[0], s[1], s[2] / 2, s[3] / 2}, gy.dtype(), gy.device());
   kernels::upsample_nearest2x_backward(gy.data(), gx);
   return finish(gx, make_node<UpsampleBackwardBackward>({&gy}));
+}
+
+Var resize_bilinear(const Var& x, int64_t out_h, int64_t out_w) {
+  ODEGAN_CHECK(x.ndim() == 4 && out_h > 0 && out_w > 0, "resize_bilinear: cannot resample ", x.shape().str(),
+               " to ", out_h, "x", out_w, " (need (N, C, H, W) and a positive size)");
+  const Shape& s = x.shape();
+  Tensor y = Tensor::empty({s[0], s[1], out_h, out_w}, x.dtype(), x.device());
+  kernels::resize_bilinear(x.data(), y);
+  auto node = make_node<ResizeBilinearBackward>({&x});
+  if (node) node->x_shape = s;
+  return finish(y, node);
+}
+
+Var resize_bilinear_backward(const Var& gy, const Shape& x_shape) {
+  Tensor gx = Tensor::empty(x_shape, gy.dtype(), gy.device());
+  kernels::resize_bilinear_backward(gy.data(), gx);
+  auto node = make_node<ResizeBilinearBackwardBackward>({&gy});
+  if (node) node->out_h = gy.shape()[2], node->out_w = gy.shape()[3];
+  return finish(gx, node);
 }
 
 Var embedding(const Var& table, const Tensor& indices) {

@@ -92,6 +92,8 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
 Var avg_pool2d(const Var& x, const kernels::Pool2dGeometry& g);
 Var max_pool2d(const Var& x, const kernels::Pool2dGeometry& g);
 Var upsample_nearest2x(const Var& x);
+// Bilinear resampling to (out_h, out_w) as F.interpolate(mode="bilinear", align_corners=False).
+Var resize_bilinear(const Var& x, int64_t out_h, int64_t out_w);
 
 // ---- embeddings: table (V, D), indices int32 (N) -> (N, D)
 Var embedding(const Var& table, const Tensor& indices);
@@ -111,6 +113,7 @@ Var max_pool2d_backward(const Var& gy, const Tensor& indices, const Shape& x_sha
                         const kernels::Pool2dGeometry& g);
 Var max_pool2d_gather(const Var& x, const Tensor& indices, const Shape& y_shape, const kernels::Pool2dGeometry& g);
 Var upsample_nearest2x_backward(const Var& gy);
+Var resize_bilinear_backward(const Var& gy, const Shape& x_shape);
 Var slice_backward(const Var& gy, int axis, int64_t begin, const Shape& x_shape);  // zeros + gy placed
 Var embedding_backward(const Var& gy, const Tensor& indices, int64_t num_rows);   // scatter-add
 // Training-mode batch norm backward as one fused, differentiable function of (gy, x, gamma):

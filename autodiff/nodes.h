@@ -213,6 +213,12 @@ ODEGAN_NODE(UpsampleBackward)
 };
 ODEGAN_NODE(UpsampleBackwardBackward)
 };
+ODEGAN_NODE(ResizeBilinearBackward)
+  Shape x_shape;
+};
+ODEGAN_NODE(ResizeBilinearBackwardBackward)
+  int64_t out_h = 0, out_w = 0;
+};
 ODEGAN_NODE(EmbeddingBackward)
   Tensor indices;
   int64_t num_rows = 0;

@@ -179,6 +179,27 @@ void write_jpeg(const std::string& path, const Image& img, int quality) {
   ODEGAN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "' to '", path, "'");
 }
 
+std::vector<Image> images_from_tensor(const Tensor& images) {
+  ODEGAN_CHECK(images.ndim() == 4 && (images.shape()[1] == 1 || images.shape()[1] == 3),
+               "images_from_tensor: images must be (N, 1 or 3, H, W), got ", images.shape().str());
+  const int n = static_cast<int>(images.shape()[0]), c = static_cast<int>(images.shape()[1]);
+  const int h = static_cast<int>(images.shape()[2]), w = static_cast<int>(images.shape()[3]);
+  std::vector<float> v = images.to_vector<float>();
+  std::vector<Image> out(static_cast<size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    Image& img = out[static_cast<size_t>(k)];
+    img.height = h, img.width = w, img.channels = c;
+    img.px.resize(static_cast<size_t>(h) * w * c);
+    for (int ch = 0; ch < c; ++ch)
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+          const float val = v[((static_cast<size_t>(k) * c + ch) * h + y) * w + x];
+          img.at(y, x, ch) = std::isfinite(val) ? (std::clamp(val, -1.f, 1.f) + 1.f) * 127.5f : 0.f;
+        }
+  }
+  return out;
+}
+
 void write_image_grid(const std::string& path, const Tensor& images, int cols) {
   ODEGAN_CHECK(images.ndim() == 4 && (images.shape()[1] == 1 || images.shape()[1] == 3),
                "write_image_grid: images must be (N, 1 or 3, H, W), got ", images.shape().str());
@@ -191,15 +212,12 @@ void write_image_grid(const std::string& path, const Tensor& images, int cols) {
   grid.height = rows * (h + border) + border;
   grid.width = cols * (w + border) + border;
   grid.px.assign(static_cast<size_t>(grid.height) * grid.width * c, 255.f);
-  std::vector<float> v = images.to_vector<float>();
+  const std::vector<Image> cells = images_from_tensor(images);
   for (int k = 0; k < n; ++k) {
     const int y0 = border + (k / cols) * (h + border), x0 = border + (k % cols) * (w + border);
     for (int ch = 0; ch < c; ++ch)
       for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-          const float val = v[((static_cast<size_t>(k) * c + ch) * h + y) * w + x];
-          grid.at(y0 + y, x0 + x, ch) = std::isfinite(val) ? (std::clamp(val, -1.f, 1.f) + 1.f) * 127.5f : 0.f;
-        }
+        for (int x = 0; x < w; ++x) grid.at(y0 + y, x0 + x, ch) = cells[static_cast<size_t>(k)].at(y, x, ch);
   }
   write_png(path, grid);
 }

@@ -40,6 +40,9 @@ void image_to_chw(const Image& img, float* out);
 void write_png(const std::string& path, const Image& img);
 // Writes a JPEG (for test data and benchmarks), atomically.
 void write_jpeg(const std::string& path, const Image& img, int quality = 90);
+// Images (N, C, H, W) with values in [-1, 1] as N images with pixels in [0, 255] (the
+// mapping the grids use: clamp, then (v + 1) * 127.5; non-finite values become 0). Any device.
+std::vector<Image> images_from_tensor(const Tensor& images);
 // Writes images (N, C, H, W) with values in [-1, 1] as one PNG grid of `cols` columns
 // (8 x 8 for 64 images) with a 2-pixel border. Any device; C = 1 or 3.
 void write_image_grid(const std::string& path, const Tensor& images, int cols = 8);

@@ -32,19 +32,33 @@ Var Linear::forward(const Var& x) {
 // ---------------------------------------------------------------- convolutions
 
 Conv2d::Conv2d(int64_t in, int64_t out, int k, int stride, int padding, bool bias, DType dtype, int dilation)
-    : in_channels(in), out_channels(out), kernel(k), geom(kernels::Conv2dGeometry::make(stride, padding, dilation)) {
+    : in_channels(in),
+      out_channels(out),
+      kernel_h(k),
+      kernel_w(k),
+      geom(kernels::Conv2dGeometry::make(stride, padding, dilation)) {
   ODEGAN_CHECK(in > 0 && out > 0 && k > 0 && stride > 0 && padding >= 0, "Conv2d: bad configuration (", in, " -> ",
                out, ", kernel ", k, ", stride ", stride, ", padding ", padding, ")");
   weight_ = register_parameter("weight", Tensor::zeros({out, in, k, k}, dtype));
   if (bias) bias_ = register_parameter("bias", Tensor::zeros({out}, dtype));
 }
 
+Conv2d::Conv2d(int64_t in, int64_t out, int kh, int kw, int stride, int pad_h, int pad_w, bool bias, DType dtype)
+    : in_channels(in), out_channels(out), kernel_h(kh), kernel_w(kw), geom{stride, stride, pad_h, pad_w, 1, 1} {
+  ODEGAN_CHECK(in > 0 && out > 0 && kh > 0 && kw > 0 && stride > 0 && pad_h >= 0 && pad_w >= 0,
+               "Conv2d: bad configuration (", in, " -> ", out, ", kernel ", kh, "x", kw, ", stride ", stride,
+               ", padding ", pad_h, "x", pad_w, ")");
+  weight_ = register_parameter("weight", Tensor::zeros({out, in, kh, kw}, dtype));
+  if (bias) bias_ = register_parameter("bias", Tensor::zeros({out}, dtype));
+}
+
 void Conv2d::reset_parameters(Generator& gen, Init init) {
   Tensor w = weight_.data();
-  init_weight(w, in_channels * kernel * kernel, out_channels * kernel * kernel, init, gen);
+  const int64_t area = int64_t(kernel_h) * kernel_w;
+  init_weight(w, in_channels * area, out_channels * area, init, gen);
   if (bias_.defined()) {
     Tensor b = bias_.data();
-    init_bias(b, in_channels * kernel * kernel, init, gen);
+    init_bias(b, in_channels * area, init, gen);
   }
 }
 

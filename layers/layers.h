@@ -43,11 +43,15 @@ class Conv2d : public Weighted {
  public:
   Conv2d(int64_t in, int64_t out, int kernel, int stride = 1, int padding = 0, bool bias = true,
          DType dtype = DType::f32, int dilation = 1);
+  // Rectangular kernel R x S = kernel_h x kernel_w with padding (pad_h, pad_w), as
+  // Inception's 1x7 / 7x1 convolutions.
+  Conv2d(int64_t in, int64_t out, int kernel_h, int kernel_w, int stride, int pad_h, int pad_w, bool bias = true,
+         DType dtype = DType::f32);
   std::string type_name() const override { return "Conv2d"; }
   Var forward(const Var& x) override;
   void reset_parameters(Generator& gen, Init init) override;
   int64_t in_channels, out_channels;
-  int kernel;
+  int kernel_h, kernel_w;
   kernels::Conv2dGeometry geom;
 };
 

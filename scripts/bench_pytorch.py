@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """The same ODE-GAN steps in PyTorch (eager), as a speed reference for our benchmarks.
 
-  python3 scripts/bench_pytorch.py [--device cpu|cuda] [--only mog|dcgan] [--threads N]
+  python3 scripts/bench_pytorch.py [--device cpu|cuda] [--only mog|dcgan|inception] [--threads N]
 
 MoG: the paper's MLPs (G 32-25-25-2, D 2-25-25-1), batch 512, one RK4 step with the
 regulariser grad_theta ||d l_G / d phi||^2 computed from the first stage's forward pass,
 joint integration, one batch shared by the stages -- exactly what odegan_bench_mog times.
 DCGAN: forward, backward, the regulariser's double backward and one RK4 step (fresh
-batches per stage) at batch 64, as odegan_bench_models times. float32 throughout,
+batches per stage) at batch 64, as odegan_bench_models times. Inception: pytorch-fid's
+InceptionV3 forward (resize of 32x32 inputs to 299x299 included, pool3 out) at --batch (50),
+random weights, as odegan_bench_inception times (needs pytorch-fid). float32 throughout,
 TF32 off.
 """
 import argparse
@@ -152,10 +154,46 @@ def bench_dcgan(device, iters, batch=64):
         print(f"pytorch peak CUDA memory {torch.cuda.max_memory_allocated() / 1e6:.1f} MB")
 
 
+def bench_inception(device, iters, batch):
+    """pytorch-fid's own model; its weight download is replaced by random weights of the same names."""
+    import os
+    import sys
+
+    import pytorch_fid.inception as pfi
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import convert_inception as ci
+
+    state = {}
+    for name, shape in ci.expected_tensors().items():
+        if name.endswith("conv.weight"):
+            fan_in = shape[1] * shape[2] * shape[3]
+            state[ci.to_torch(name)] = torch.randn(shape) * (2.0 / fan_in) ** 0.5
+        elif name.endswith("running_var") or name.endswith("gamma"):
+            state[ci.to_torch(name)] = torch.ones(shape)
+        elif name == "fc.weight":
+            state[name] = torch.randn(shape) / 2048**0.5
+        else:
+            state[ci.to_torch(name)] = torch.zeros(shape)
+    pfi.load_state_dict_from_url = lambda *args, **kwargs: state
+    model = pfi.InceptionV3([3]).to(device).eval()
+    x = torch.rand(batch, 3, 32, 32, device=device)
+
+    def fwd():
+        with torch.no_grad():
+            model(x)
+
+    ms = timeit(fwd, device, iters, warmup=1)
+    print(f"pytorch {torch.__version__} {device.type}: pytorch-fid InceptionV3 forward, batch {batch} of 32x32 -> "
+          f"299x299: {ms:.1f} ms/batch, {1000 * batch / ms:.1f} images/s "
+          f"(50 000 images: {50000 / (1000 * batch / ms) / 60:.1f} min; {torch.get_num_threads()} threads)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--only", choices=["mog", "dcgan"])
+    ap.add_argument("--only", choices=["mog", "dcgan", "inception"])
+    ap.add_argument("--batch", type=int, default=50, help="Inception batch")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--iters", type=int, default=0)
     a = ap.parse_args()
@@ -169,6 +207,8 @@ def main():
         bench_mog(device, a.iters or 200)
     if a.only in (None, "dcgan"):
         bench_dcgan(device, a.iters or (20 if device.type == "cuda" else 3))
+    if a.only == "inception":
+        bench_inception(device, a.iters or (20 if device.type == "cuda" else 2), a.batch)
 
 
 if __name__ == "__main__":

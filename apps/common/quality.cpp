@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "apps/common/progress.h"
@@ -32,6 +33,36 @@ void check_stats(const Stats& s, const char* which) {
   for (double v : s.mu) ODEGAN_CHECK(std::isfinite(v), "frechet_distance: ", which, " mean has a non-finite value");
   for (double v : s.sigma)
     ODEGAN_CHECK(std::isfinite(v), "frechet_distance: ", which, " covariance has a non-finite value");
+}
+
+// S = B B^T for a symmetric positive semi-definite S, B of shape (d, r) with r its numerical
+// rank: left-looking Cholesky with complete (diagonal) pivoting, O(d r^2).
+Eigen::MatrixXd pivoted_cholesky(const Eigen::MatrixXd& s) {
+  const Eigen::Index d = s.rows();
+  Eigen::VectorXd diag = s.diagonal();
+  const double tol = static_cast<double>(d) * std::numeric_limits<double>::epsilon() * diag.cwiseAbs().maxCoeff();
+  Eigen::MatrixXd l = Eigen::MatrixXd::Zero(d, d);
+  std::vector<bool> used(static_cast<size_t>(d), false);
+  Eigen::Index r = 0;
+  for (; r < d; ++r) {
+    Eigen::Index p = -1;
+    for (Eigen::Index i = 0; i < d; ++i)
+      if (!used[static_cast<size_t>(i)] && (p < 0 || diag(i) > diag(p))) p = i;
+    if (diag(p) <= tol) break;
+    used[static_cast<size_t>(p)] = true;
+    Eigen::VectorXd col = s.col(p);
+    if (r > 0) col.noalias() -= l.leftCols(r) * l.row(p).head(r).transpose();
+    col /= std::sqrt(diag(p));
+    for (Eigen::Index i = 0; i < d; ++i) {
+      if (used[static_cast<size_t>(i)] && i != p) {
+        col(i) = 0;  // earlier pivots' rows are done (exactly zero in exact arithmetic)
+      } else if (i != p) {
+        diag(i) -= col(i) * col(i);
+      }
+    }
+    l.col(r) = col;
+  }
+  return l.leftCols(r);
 }
 
 }  // namespace
@@ -97,18 +128,21 @@ double frechet_distance(const Stats& a, const Stats& b) {
   Eigen::MatrixXd s1 = ConstMapRM(a.sigma.data(), d, d), s2 = ConstMapRM(b.sigma.data(), d, d);
   s1 = 0.5 * (s1 + s1.transpose()).eval();
   s2 = 0.5 * (s2 + s2.transpose()).eval();
-  // tr((S1 S2)^(1/2)) = tr((A S2 A)^(1/2)) with A = S1^(1/2): S1 S2 is similar to A S2 A,
-  // which is symmetric positive semi-definite, so its eigenvalues are real and >= 0 (up to
-  // rounding, hence the clamps).
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e1(s1);
-  ODEGAN_CHECK(e1.info() == Eigen::Success, "frechet_distance: eigen-decomposition of the first covariance failed");
-  Eigen::VectorXd root = e1.eigenvalues().cwiseMax(0.0).cwiseSqrt();
-  Eigen::MatrixXd sqrt_s1 = e1.eigenvectors() * root.asDiagonal() * e1.eigenvectors().transpose();
-  Eigen::MatrixXd m = sqrt_s1 * s2 * sqrt_s1;
-  m = 0.5 * (m + m.transpose()).eval();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e2(m, Eigen::EigenvaluesOnly);
-  ODEGAN_CHECK(e2.info() == Eigen::Success, "frechet_distance: eigen-decomposition of S1^1/2 S2 S1^1/2 failed");
-  const double tr_covmean = e2.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
+  // tr((S1 S2)^(1/2)) = tr((B^T S2 B)^(1/2)) for any factor S1 = B B^T: S1 S2 is similar to
+  // the symmetric positive semi-definite B^T S2 B, whose eigenvalues are real and >= 0 (up
+  // to rounding, hence the clamps), and only eigenvalues are needed. B is S1's pivoted
+  // Cholesky factor (d x r), stopped where the remaining diagonal is at rounding level
+  // (d * eps * the largest diagonal, LAPACK dpstrf's default): S1's null space is dropped,
+  // so a covariance of n < d samples leaves an n x n problem, not a d x d one.
+  const Eigen::MatrixXd factor = pivoted_cholesky(s1);
+  double tr_covmean = 0;  // S1 = 0 leaves no columns, and a zero trace
+  if (factor.cols() > 0) {
+    Eigen::MatrixXd m = factor.transpose() * s2 * factor;
+    m = 0.5 * (m + m.transpose()).eval();
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e2(m, Eigen::EigenvaluesOnly);
+    ODEGAN_CHECK(e2.info() == Eigen::Success, "frechet_distance: eigenvalues of B^T S2 B (S1 = B B^T) failed");
+    tr_covmean = e2.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
+  }
   return (mu1 - mu2).squaredNorm() + s1.trace() + s2.trace() - 2.0 * tr_covmean;
 }
 
@@ -365,7 +399,8 @@ Stats load_stats(const std::string& path) {
     ODEGAN_CHECK(probe.good(), path, ": cannot open statistics file");
   }
   Stats s;
-  if (starts_with_zip_magic(path)) {
+  const bool npz_name = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
+  if (npz_name || starts_with_zip_magic(path)) {
     auto arrays = read_npz(path, {"mu", "sigma"});
     const NpyArray &mu = arrays["mu"], &sigma = arrays["sigma"];
     ODEGAN_CHECK(mu.shape.size() == 1 && mu.shape[0] > 0, path, ": array 'mu' must be 1-D, got ", mu.shape.size(),
@@ -405,6 +440,7 @@ ImageQuality measure_images(FeatureExtractor& extractor, const ImageSource& sour
   bool logits_seen = false;
   const auto start = std::chrono::steady_clock::now();
   Progress bar(n, "images");
+  if (progress) bar.update(0);  // the rate counts from here, not from the first batch's end
   for (int64_t done = 0; done < n;) {
     const int64_t k = std::min(batch, n - done);
     Tensor images = source(done, k);

@@ -52,9 +52,9 @@ class StatsAccumulator {
 Stats stats_from_features(const Tensor& features);
 
 // ||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2)), in float64. The trace term is
-// computed as tr((A S2 A)^(1/2)) with A = S1^(1/2): both square roots are of symmetric
-// positive semi-definite matrices (eigen-decompositions, eigenvalues clamped at 0), which
-// stays accurate when the covariances are singular (fewer samples than dimensions).
+// computed as tr((B^T S2 B)^(1/2)) with S1 = B B^T: the square root of a symmetric positive
+// semi-definite matrix (its eigenvalues, clamped at 0), which stays accurate when the
+// covariances are singular (fewer samples than dimensions).
 double frechet_distance(const Stats& a, const Stats& b);
 
 // Inception Score: exp(E_x KL(p(y|x) || p(y))) on each of `splits` consecutive parts of

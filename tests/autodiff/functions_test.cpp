@@ -119,6 +119,8 @@ std::vector<Case> cases() {
   c.push_back({"max_pool2d", [](auto& v) { return max_pool2d(v[0], kernels::Pool2dGeometry::make(2, 2)); },
                {rnd({2, 2, 4, 4}, 75)}});
   c.push_back({"upsample_nearest2x", [](auto& v) { return upsample_nearest2x(v[0]); }, {rnd({2, 3, 2, 3}, 76)}});
+  c.push_back({"resize_bilinear", [](auto& v) { return resize_bilinear(v[0], 7, 3); }, {rnd({2, 2, 4, 5}, 86)}});
+  c.push_back({"resize_bilinear_same_size", [](auto& v) { return resize_bilinear(v[0], 3, 4); }, {rnd({1, 2, 3, 4}, 87)}});
   // embeddings
   c.push_back({"embedding",
                [](auto& v) { return embedding(v[0], Tensor::from_vector<int32_t>({2, 0, 2, 1}, {4})); },

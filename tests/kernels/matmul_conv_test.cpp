@@ -160,6 +160,8 @@ const std::vector<ConvCase> kConvCases = {
     {{3, 4, 5, 5}, {5, 4, 1, 1}, Conv2dGeometry::make(1, 0)},
     {{1, 3, 32, 32}, {8, 3, 3, 3}, Conv2dGeometry::make(1, 1)},
     {{2, 8, 6, 6}, {3, 8, 4, 4}, Conv2dGeometry::make(2, 1)},
+    {{1, 3, 9, 8}, {2, 3, 1, 7}, {1, 1, 0, 3, 1, 1}},  // Inception's factorised 7x7: 1x7 and 7x1
+    {{2, 2, 8, 9}, {3, 2, 7, 1}, {1, 1, 3, 0, 1, 1}},
 };
 
 TEST(Conv, ForwardMatchesDirectLoops) {
