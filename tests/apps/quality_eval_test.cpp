@@ -13,6 +13,7 @@
 
 #include "apps/common/classifier_features.h"
 #include "apps/common/quality_eval.h"
+#include "core/safetensors.h"
 #include "tests/common/test_util.h"
 
 namespace {
@@ -162,6 +163,34 @@ TEST(Cifar10App, EvalFlagsAreValidated) {
   EXPECT_NE(log.find("--eval-samples"), std::string::npos) << log;
   EXPECT_NE(run(common + " --eval-every 1 --classifier " + out + "/missing.safetensors", &log), 0);
   EXPECT_NE(log.find("missing.safetensors"), std::string::npos) << log;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FidApp, ClassifierFeaturesOnASamplesFile) {
+  const std::string data = tiny_idx_dir(16), base = odegan::testing::temp_dir();
+  std::string log;
+  ASSERT_EQ(run(bin("odegan_classifier") + " --data " + data + " --out " + base + "/w.safetensors --epochs 1 --batch 8"
+                " --threads 0 --device cpu", &log), 0) << log;
+  odegan::save_safetensors(base + "/s.safetensors",
+                           {{"images", odegan::testing::random_tensor({12, 1, 32, 32}, odegan::DType::f32, 3)}});
+  const std::string cmd = bin("odegan_fid") + " --features classifier --classifier " + base + "/w.safetensors" +
+                          " --ref " + data + " --ref-format idx --channels 1 --device cpu";
+  ASSERT_EQ(run(cmd + " --samples " + base + "/s.safetensors --json " + base + "/fd.json", &log), 0) << log;
+  const json j = read_json(base + "/fd.json");
+  EXPECT_EQ(j["features"], "fmnist-classifier");
+  EXPECT_EQ(j["feature_dim"], 128);
+  EXPECT_EQ(j["n"], 12);
+  EXPECT_GT(j["fid"].get<double>(), 0.0);
+  // The training split against itself: the same images, distance 0 (up to rounding).
+  ASSERT_EQ(run(cmd + " --data " + data + " --format idx --json " + base + "/self.json", &log), 0) << log;
+  EXPECT_NEAR(read_json(base + "/self.json")["fid"].get<double>(), 0.0, 1e-6);
+  EXPECT_NE(run(bin("odegan_fid") + " --features classifier --data " + data + " --format idx --channels 1", &log), 0);
+  EXPECT_NE(log.find("--classifier"), std::string::npos) << log;
+  EXPECT_NE(run(cmd + " --samples " + base + "/none.safetensors", &log), 0);
+  EXPECT_NE(log.find("none.safetensors"), std::string::npos) << log;
 }
 
 }  // namespace
