@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     }
     const int sources = int(o_run->count() > 0) + int(o_images->count() > 0) + int(o_data->count() > 0) +
                         int(o_samples->count() > 0);
-    ODEGAN_CHECK(sources == 1, "give exactly one of --run, --images, --samples or --data (got ", sources, ")");
+    ODEGAN_CHECK(sources == 1, "give exactly one of --run, --images or --data (or --samples FILE); got ", sources);
     ODEGAN_CHECK(n >= 2, "--n must be >= 2, got ", n);
     ODEGAN_CHECK(ref_n >= 2, "--ref-n must be >= 2, got ", ref_n);
     ODEGAN_CHECK(splits >= 1, "--splits must be >= 1, got ", splits);
