@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "apps/common/classifier_features.h"
 #include "apps/common/image_sources.h"
 #include "apps/common/inception_features.h"
 #include "apps/common/quality.h"
+#include "apps/common/quality_eval.h"
 #include "apps/common/run.h"
 #include "data/dataset.h"
 
@@ -19,6 +21,8 @@ using namespace odegan;
 namespace {
 
 struct ExtractorOptions {
+  std::string features = "inception";  // inception (FID) or classifier (FD-FMNIST)
+  std::string classifier;        // odegan_classifier weights
   std::string inception;         // weights file (safetensors from scripts/convert_inception.py)
   int64_t random_inception_seed = -1;  // tests only: seeded random weights instead of a file
   int64_t batch = 50;
@@ -28,6 +32,12 @@ struct ExtractorOptions {
 // The feature network. Other extractors (the Fashion-MNIST classifier) plug in here,
 // selected by a flag, and everything downstream (statistics, distance, files) is shared.
 std::unique_ptr<app::FeatureExtractor> make_extractor(const ExtractorOptions& o) {
+  ODEGAN_CHECK(o.features == "inception" || o.features == "classifier", "--features '", o.features,
+               "': expected inception or classifier");
+  if (o.features == "classifier") {
+    ODEGAN_CHECK(!o.classifier.empty(), "--features classifier needs --classifier FILE (from odegan_classifier)");
+    return std::make_unique<app::ClassifierFeatures>(o.classifier, o.device, o.batch);
+  }
   std::shared_ptr<nn::models::InceptionV3> net;
   if (o.random_inception_seed >= 0) {
     net = std::make_shared<nn::models::InceptionV3>(DType::f32);
@@ -71,7 +81,7 @@ bool is_stats_file(const std::string& path) {
 
 int main(int argc, char** argv) {
   return app::run_main("odegan_fid", [&] {
-    std::string run, checkpoint, images, ref, ref_format, save_stats, json_path, device = "auto";
+    std::string run, checkpoint, images, samples, ref, ref_format, save_stats, json_path, device = "auto";
     DataFlags data, ref_data;
     int64_t steps = -1, n = 50000, ref_n = 50000, image_size = 32;
     int channels = 3, splits = 10;
@@ -83,6 +93,9 @@ int main(int argc, char** argv) {
     cli.add_option("--steps", steps, "with --run: the checkpoint of this step (default: the latest)");
     cli.add_option("--checkpoint", checkpoint, "with --run: an explicit checkpoint file");
     auto* o_images = cli.add_option("--images", images, "measure the image files in this folder (e.g. odegan_sample's)");
+    auto* o_samples = cli.add_option("--samples", samples,
+                                     "measure the tensor \"images\" (N, C, H, W) in [-1, 1] of a safetensors file "
+                                     "(e.g. scripts/peer_pytorch_gan.py's samples)");
     auto* o_data = cli.add_option("--data", data.path, "measure a dataset");
     cli.add_option("--format", data.format, "--data format: cifar10, idx or folder");
     cli.add_option("--split", data.split, "--data split (cifar10, idx): train or test");
@@ -94,6 +107,8 @@ int main(int argc, char** argv) {
     cli.add_option("--ref-split", ref_data.split, "--ref dataset split");
     cli.add_option("--ref-n", ref_n, "images of the --ref dataset (at most all of them)");
     cli.add_option("--save-stats", save_stats, "write the measured statistics (mu, sigma) to this safetensors file");
+    cli.add_option("--features", xo.features, "inception (FID, IS) or classifier (FD-FMNIST, with --classifier)");
+    cli.add_option("--classifier", xo.classifier, "--features classifier: weights from odegan_classifier");
     cli.add_option("--inception", xo.inception, "Inception-v3 weights (safetensors from scripts/convert_inception.py)");
     cli.add_option("--random-inception-seed", xo.random_inception_seed,
                    "TESTS ONLY: random Inception weights from this seed instead of --inception (numbers mean nothing)")
@@ -110,8 +125,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return cli.exit(e);
     }
-    const int sources = int(o_run->count() > 0) + int(o_images->count() > 0) + int(o_data->count() > 0);
-    ODEGAN_CHECK(sources == 1, "give exactly one of --run, --images or --data (got ", sources, ")");
+    const int sources = int(o_run->count() > 0) + int(o_images->count() > 0) + int(o_data->count() > 0) +
+                        int(o_samples->count() > 0);
+    ODEGAN_CHECK(sources == 1, "give exactly one of --run, --images or --data (or --samples FILE); got ", sources);
     ODEGAN_CHECK(n >= 2, "--n must be >= 2, got ", n);
     ODEGAN_CHECK(ref_n >= 2, "--ref-n must be >= 2, got ", ref_n);
     ODEGAN_CHECK(splits >= 1, "--splits must be >= 1, got ", splits);
@@ -147,6 +163,11 @@ int main(int argc, char** argv) {
       source = app::generator_source(generator, seed);
     } else if (!images.empty()) {
       source = app::folder_source(images, channels);
+    } else if (!samples.empty()) {
+      auto stored = std::make_shared<Tensor>(app::load_image_file(samples));
+      source.source = [stored](int64_t first, int64_t count) { return stored->slice(first, first + count); };
+      source.available = stored->shape()[0];
+      source.description = "samples " + samples;
     } else {
       source = open_data(data, image_size, channels, n, seed, "--format");
     }

@@ -60,7 +60,8 @@ json ImageGanConfig::to_json() const {
           {"sample_every", sample_every},
           {"checkpoint_every", checkpoint_every},
           {"error_every", error_every},
-          {"dtype", dtype}};
+          {"dtype", dtype},
+          {"quality", quality.to_json()}};
 }
 
 namespace {
@@ -137,6 +138,7 @@ ImageGanConfig ImageGanConfig::from_json(const json& j, const std::string& sourc
   get("spectral_norm", c.spectral_norm), get("out", c.out), get("device", c.device), get("steps", c.steps);
   get("batch", c.batch), get("seed", c.seed), get("log_every", c.log_every), get("sample_every", c.sample_every);
   get("checkpoint_every", c.checkpoint_every), get("error_every", c.error_every), get("dtype", c.dtype);
+  if (j.contains("quality")) c.quality = QualityEvalConfig::from_json(j.at("quality"));
   return c;
 }
 
@@ -178,6 +180,7 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
           "error_every");
   cli.add_option("--dtype", c.dtype, "float32 or float64");
   cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");
+  add_quality_flags(cli, c.quality);
 }
 
 CLI::Option* add_checked_option(CLI::App& cli, const std::string& flag, ImageGanConfig& c) {
@@ -289,6 +292,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   ODEGAN_CHECK(c.steps >= 0 && c.batch > 0 && c.latent > 0 && c.h > 0 && c.lambda >= 0,
                "need --steps >= 0, --batch > 0, --latent > 0, --h > 0 and --lambda >= 0");
   ODEGAN_CHECK(c.dtype == "float32" || c.dtype == "float64", "--dtype must be float32 or float64");
+  c.quality.validate();
   const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
   const Device dev = Device::parse(c.device);
   prepare_dir(c.out);
@@ -445,6 +449,13 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
               static_cast<long long>(players.generator->num_parameters()),
               static_cast<long long>(players.discriminator->num_parameters()), c.method.c_str());
   if (start == 0) save_samples(c.out + "/samples", 0, players, z_fixed, y_fixed);
+  std::unique_ptr<QualityEvaluator> quality;  // --eval-every: FD / FID lines in metrics.jsonl, quality.json
+  ImageSource eval_images;
+  if (c.quality.enabled()) {
+    quality = std::make_unique<QualityEvaluator>(c.quality, c.out, *dataset, dev, ck ? start : -1);
+    eval_images = generator_images(players, c.latent, conditional ? c.num_classes : 0, dtype, dev, c.seed + 4);
+    if (start == 0) jsonl.append(quality->evaluate(0, eval_images));
+  }
 
   Progress progress(c.steps, "steps");
   for (int64_t step = start; step < c.steps; ++step) {
@@ -493,6 +504,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
       // The loss curves too, so a running job can be looked at, not only a finished one.
       if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
     }
+    if (quality && (quality->due(done) || done == c.steps)) jsonl.append(quality->evaluate(done, eval_images));
     if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) checkpoint(done);
     char text[160];
     std::snprintf(text, sizeof text, "%.0f img/s  l_D %.4f (Nash %.4f)  l_G %.4f (Nash %.4f)", ips, s.loss_d,

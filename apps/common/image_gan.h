@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "apps/common/quality_eval.h"
 #include "apps/common/run.h"
 #include "layers/module.h"
 #include "solvers/gan_game.h"
@@ -51,6 +52,7 @@ struct ImageGanConfig {
   int64_t log_every = 10, sample_every = 1000, checkpoint_every = 5000, error_every = 0;
   bool resume = false;
   std::string dtype = "float32";
+  QualityEvalConfig quality;    // --eval-every ...: FD / FID during training
 
   nlohmann::json to_json() const;
   // Every key optional (defaults above); a key of the wrong type or out of range is an
