@@ -32,7 +32,7 @@ class DeviceUploader {
   void wait(Buffer& b);
   Device device_;
   std::vector<Buffer> buffers_;
-  size_t next_ = 0;
+  [[maybe_unused]] size_t next_ = 0;  // round robin over buffers_ (CUDA builds only)
 };
 
 }  // namespace odegan
