@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,17 +21,14 @@
 #include <thread>
 
 #include "core/safetensors.h"
+#include "tests/common/app_util.h"
 #include "tests/common/test_util.h"
 
 namespace {
+using ::odegan::testing::bin;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string bin(const std::string& name) {
-  const char* dir = std::getenv("ODEGAN_BIN_DIR");
-  return std::string(dir ? dir : "bin") + "/" + name;
-}
 
 struct Result {
   int code = -1;       // exit code, or -1
@@ -134,7 +132,9 @@ class MogFaults : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     reference_ = new std::string(odegan::testing::temp_dir() + "/mog-reference");
+    const auto t0 = std::chrono::steady_clock::now();
     Result r = run(bin("odegan_mog") + kMogFlags + " --out " + *reference_);
+    reference_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(r.code, 0) << r.output;
   }
   static void TearDownTestSuite() { delete reference_; }
@@ -157,8 +157,10 @@ class MogFaults : public ::testing::Test {
   }
 
   static std::string* reference_;
+  static double reference_ms_;  // wall time of the uninterrupted run (kill delays scale with it)
 };
 std::string* MogFaults::reference_ = nullptr;
+double MogFaults::reference_ms_ = 0;
 
 TEST_F(MogFaults, KilledAtChosenPointsThenResumedMatchesTheUninterruptedRun) {
   // Inside a log write (half a buffer written), between the checkpoint file and its
@@ -179,9 +181,13 @@ TEST_F(MogFaults, KilledAfterRandomDelaysThenResumedMatchesTheUninterruptedRun) 
   const std::string cmd = bin("odegan_mog") + kMogFlags + " --out " + dir;
   std::mt19937 rng(12345);
   int kills = 0;
-  for (int i = 0; i < 4; ++i)
-    kills += run_and_kill_after(cmd + (i ? " --resume" : ""), 50 + static_cast<int>(rng() % 400));
-  EXPECT_GT(kills, 0);
+  // Delays between 10 % and 90 % of an uninterrupted run's time, so kills land inside the
+  // run on a fast idle machine as on a loaded one (fixed delays missed it when idle).
+  for (int i = 0; i < 4; ++i) {
+    const double fraction = 0.1 + 0.8 * static_cast<double>(rng() % 1000) / 1000.0;
+    kills += run_and_kill_after(cmd + (i ? " --resume" : ""), std::max(1, static_cast<int>(fraction * reference_ms_)));
+  }
+  EXPECT_GT(kills, 0) << "no kill landed inside a run of " << reference_ms_ << " ms";
   resume_to_end(cmd);
   expect_like_reference(dir);
 }
