@@ -13,30 +13,15 @@
 
 #include "core/safetensors.h"
 #include "tests/common/device_test.h"
+#include "tests/common/app_util.h"
 #include "tests/common/test_util.h"
 
 namespace {
+using ::odegan::testing::bin;
+using ::odegan::testing::run;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string bin(const std::string& name) {
-  const char* dir = std::getenv("ODEGAN_BIN_DIR");
-  return std::string(dir ? dir : "bin") + "/" + name;
-}
-
-// Runs a command, returning its exit code and combined output.
-int run(const std::string& cmd, std::string* output = nullptr) {
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) return -1;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = pclose(p);
-  if (output) *output = out;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 json read_json(const std::string& path) {
   std::ifstream in(path);

@@ -14,28 +14,15 @@
 #include "apps/common/classifier_features.h"
 #include "apps/common/quality_eval.h"
 #include "core/safetensors.h"
+#include "tests/common/app_util.h"
 #include "tests/common/test_util.h"
 
 namespace {
+using ::odegan::testing::bin;
+using ::odegan::testing::run;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string bin(const std::string& name) {
-  const char* dir = std::getenv("ODEGAN_BIN_DIR");
-  return std::string(dir ? dir : "bin") + "/" + name;
-}
-
-int run(const std::string& cmd, std::string* output = nullptr) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
-  if (output) *output = out;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 void put_be32(std::ofstream& out, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.put(static_cast<char>((v >> s) & 0xFF));

@@ -10,28 +10,15 @@
 
 #include "apps/common/run_generator.h"
 #include "data/image.h"
+#include "tests/common/app_util.h"
 #include "tests/common/test_util.h"
 
 namespace {
+using ::odegan::testing::bin;
+using ::odegan::testing::run;
 
 namespace fs = std::filesystem;
 using namespace odegan;
-
-std::string bin(const std::string& name) {
-  const char* dir = std::getenv("ODEGAN_BIN_DIR");
-  return std::string(dir ? dir : "bin") + "/" + name;
-}
-
-int run(const std::string& cmd, std::string* output) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
-  *output = out;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 // 20 CIFAR-10 records (4 per batch file) of a fixed pattern.
 std::string tiny_cifar(const std::string& dir) {

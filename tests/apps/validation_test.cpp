@@ -21,30 +21,16 @@
 #include "apps/common/plot.h"
 #include "apps/common/run.h"
 #include "core/safetensors.h"
+#include "tests/common/app_util.h"
 #include "tests/common/test_util.h"
 
 namespace {
+using ::odegan::testing::bin;
+int run(const std::string& cmd, std::string* output) { return ::odegan::testing::run(cmd, output, 20); }
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace odegan;
-
-std::string bin(const std::string& name) {
-  const char* dir = std::getenv("ODEGAN_BIN_DIR");
-  return std::string(dir ? dir : "bin") + "/" + name;
-}
-
-// Exit code and output; `timeout 20` turns a hang into a failure (exit 124).
-int run(const std::string& cmd, std::string* output) {
-  FILE* p = popen(("timeout 20 " + cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
-  *output = out;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);

@@ -1,0 +1,27 @@
+#include "tests/common/app_util.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace odegan::testing {
+
+std::string bin(const std::string& name) {
+  const char* dir = std::getenv("ODEGAN_BIN_DIR");
+  return std::string(dir ? dir : "bin") + "/" + name;
+}
+
+int run(const std::string& cmd, std::string* output, int timeout_s) {
+  const std::string full = (timeout_s > 0 ? "timeout " + std::to_string(timeout_s) + " " : "") + cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (!p) return -1;
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int rc = pclose(p);
+  if (output) *output = out;
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace odegan::testing
