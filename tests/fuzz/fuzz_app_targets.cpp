@@ -29,17 +29,6 @@ std::string input_file(const uint8_t* d, size_t n, const std::string& ext) {
   return path;
 }
 
-template <class F>
-Outcome guarded(F&& f) {
-  try {
-    f();
-    return Outcome::good;
-  } catch (const Error& e) {
-    if (std::strstr(e.what(), kInputName) == nullptr)
-      throw std::logic_error(std::string("a refusal that does not name the input: ") + e.what());
-    return Outcome::weak;
-  }
-}
 
 // config.json as odegan_sample reads it: read_json, then the validated config.
 Outcome run_config(const uint8_t* d, size_t n) {

@@ -18,18 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Runs f: good when it returns, weak when it throws an odegan::Error naming the input.
-template <class F>
-Outcome guarded(F&& f) {
-  try {
-    f();
-    return Outcome::good;
-  } catch (const Error& e) {
-    if (std::strstr(e.what(), kInputName) == nullptr)
-      throw std::logic_error(std::string("a refusal that does not name the input: ") + e.what());
-    return Outcome::weak;
-  }
-}
 
 Outcome run_safetensors(const uint8_t* d, size_t n) {
   return guarded([&] {

@@ -7,8 +7,12 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
 
 namespace odegan::fuzz {
 
@@ -29,5 +33,19 @@ const Target& find_target(const std::vector<Target>& targets, const std::string&
 
 // What inputs are called in messages; a refusal must contain it.
 constexpr const char* kInputName = "fuzz-input";
+
+// Runs f: good when it returns, weak when it throws an odegan::Error naming the input;
+// any other exception (or a refusal that does not name the input) propagates: a finding.
+template <class F>
+Outcome guarded(F&& f) {
+  try {
+    f();
+    return Outcome::good;
+  } catch (const Error& e) {
+    if (std::strstr(e.what(), kInputName) == nullptr)
+      throw std::logic_error(std::string("a refusal that does not name the input: ") + e.what());
+    return Outcome::weak;
+  }
+}
 
 }  // namespace odegan::fuzz
