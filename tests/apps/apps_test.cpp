@@ -119,18 +119,7 @@ TEST(MogApp, BadFlagsAndDivergenceAreClearErrors) {
 
 // ---------------------------------------------------------------- image apps
 
-std::string tiny_cifar_dir() {
-  const std::string dir = odegan::testing::temp_dir() + "/cifar";
-  fs::create_directories(dir);
-  for (int f = 1; f <= 5; ++f) {
-    std::ofstream out(dir + "/data_batch_" + std::to_string(f) + ".bin", std::ios::binary);
-    for (int r = 0; r < 4; ++r) {
-      out.put(static_cast<char>(r % 10));
-      for (int k = 0; k < 3072; ++k) out.put(static_cast<char>((r * 31 + k * 7 + f) % 256));
-    }
-  }
-  return dir;
-}
+std::string tiny_cifar_dir() { return odegan::testing::write_tiny_cifar10(odegan::testing::temp_dir() + "/cifar"); }
 
 TEST_P(AppOnDevice, Cifar10TinyRunWritesTheRunDirectoryAndResumesBitExactly) {
   const std::string data = tiny_cifar_dir(), base = odegan::testing::temp_dir();

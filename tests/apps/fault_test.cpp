@@ -211,17 +211,7 @@ TEST_F(MogFaults, WriteFailureOnAnyFileIsAnErrorNamingItAndLosesNothing) {
 
 // ---------------------------------------------------------------- image GAN
 
-std::string tiny_cifar(const std::string& dir) {
-  fs::create_directories(dir);
-  for (int f = 1; f <= 5; ++f) {
-    std::ofstream out(dir + "/data_batch_" + std::to_string(f) + ".bin", std::ios::binary);
-    for (int r = 0; r < 4; ++r) {
-      out.put(static_cast<char>(r % 10));
-      for (int k = 0; k < 3072; ++k) out.put(static_cast<char>((r * 29 + k * 5 + f) % 256));
-    }
-  }
-  return dir;
-}
+std::string tiny_cifar(const std::string& dir) { return ::odegan::testing::write_tiny_cifar10(dir, 29, 5); }
 
 TEST(ImageGanFaults, KilledOrFailedWritesThenResumedMatchTheUninterruptedRun) {
   const std::string base = odegan::testing::temp_dir();

@@ -20,18 +20,7 @@ using ::odegan::testing::run;
 namespace fs = std::filesystem;
 using namespace odegan;
 
-// 20 CIFAR-10 records (4 per batch file) of a fixed pattern.
-std::string tiny_cifar(const std::string& dir) {
-  fs::create_directories(dir);
-  for (int f = 1; f <= 5; ++f) {
-    std::ofstream out(dir + "/data_batch_" + std::to_string(f) + ".bin", std::ios::binary);
-    for (int r = 0; r < 4; ++r) {
-      out.put(static_cast<char>(r % 10));
-      for (int k = 0; k < 3072; ++k) out.put(static_cast<char>((r * 31 + k * 7 + f) % 256));
-    }
-  }
-  return dir;
-}
+std::string tiny_cifar(const std::string& dir) { return ::odegan::testing::write_tiny_cifar10(dir); }
 
 // Pixel value (0..255) the PNG writer stores for a pixel of data::images_from_tensor.
 int stored(float v) { return static_cast<int>(std::lround(std::clamp(v, 0.f, 255.f))); }

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 namespace odegan::testing {
 
@@ -22,6 +24,18 @@ int run(const std::string& cmd, std::string* output, int timeout_s) {
   const int rc = pclose(p);
   if (output) *output = out;
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+std::string write_tiny_cifar10(const std::string& dir, int a, int b) {
+  std::filesystem::create_directories(dir);
+  for (int f = 1; f <= 5; ++f) {
+    std::ofstream out(dir + "/data_batch_" + std::to_string(f) + ".bin", std::ios::binary);
+    for (int r = 0; r < 4; ++r) {
+      out.put(static_cast<char>(r % 10));
+      for (int k = 0; k < 3072; ++k) out.put(static_cast<char>((r * a + k * b + f) % 256));
+    }
+  }
+  return dir;
 }
 
 }  // namespace odegan::testing
