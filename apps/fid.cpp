@@ -45,11 +45,7 @@ std::unique_ptr<app::FeatureExtractor> make_extractor(const ExtractorOptions& o)
     net->to(o.device);
     net->eval();
   } else {
-    ODEGAN_CHECK(!o.inception.empty(),
-                 "--inception FILE is required: pytorch-fid's pt_inception-2015-12-05-6726825d.pth converted by "
-                 "scripts/convert_inception.py (see docs/reproducing.md)");
-    ODEGAN_CHECK(std::filesystem::exists(o.inception), "--inception ", o.inception, ": no such file");
-    net = nn::models::load_inception(o.inception, DType::f32, o.device);
+    net = app::open_inception(o.inception, o.device);
   }
   return std::make_unique<app::InceptionFeatures>(net, o.batch);
 }
@@ -177,6 +173,7 @@ int main(int argc, char** argv) {
       n = source.available;
     }
     std::unique_ptr<app::FeatureExtractor> extractor = make_extractor(xo);
+    const bool inception = xo.features == "inception";
     std::printf("measuring %lld images of %s with %s on %s\n", static_cast<long long>(n), source.description.c_str(),
                 extractor->name().c_str(), xo.device.str().c_str());
     std::fflush(stdout);
@@ -207,19 +204,23 @@ int main(int argc, char** argv) {
     if (ref_stats) {
       ODEGAN_CHECK(ref_stats->dim == q.stats.dim, "--ref ", ref, ": statistics of dimension ", ref_stats->dim,
                    ", but ", extractor->name(), " features have ", q.stats.dim);
+      // FID with Inception features; FD-FMNIST ("fd") with the classifier's: another network,
+      // so another scale -- the numbers must not be mistaken for each other.
       const double fid = app::frechet_distance(q.stats, *ref_stats);
-      j["fid"] = fid;
+      j[inception ? "fid" : "fd"] = fid;
       j["ref"] = ref_description;
       j["ref_n"] = ref_stats->count;
       if (ref_seconds > 0) j["ref_seconds"] = ref_seconds;
-      std::snprintf(buf, sizeof buf, "FID %.4f", fid);
+      std::snprintf(buf, sizeof buf, "%s %.4f", inception ? "FID" : "FD-FMNIST", fid);
       line += buf;
     }
-    if (q.is) {
-      j["is_mean"] = q.is->mean;
-      j["is_std"] = q.is->std;
-      j["is_splits"] = splits;
-      std::snprintf(buf, sizeof buf, "%sIS %.4f ± %.4f", line.empty() ? "" : "  ", q.is->mean, q.is->std);
+    if (q.is) {  // the IS formula on the classifier's 10 classes is not the Inception Score
+      const std::string key = inception ? "is" : "class_score";
+      j[key + "_mean"] = q.is->mean;
+      j[key + "_std"] = q.is->std;
+      j[key + "_splits"] = splits;
+      std::snprintf(buf, sizeof buf, "%s%s %.4f ± %.4f", line.empty() ? "" : "  ",
+                    inception ? "IS" : "classifier score (IS formula, 10 classes)", q.is->mean, q.is->std);
       line += buf;
     }
     std::snprintf(buf, sizeof buf, "  (%lld images, %.1f images/s)", static_cast<long long>(q.stats.count),

@@ -2,11 +2,17 @@
 // pipeline's feature extractor: pool3 features (2048) for FID, the 1008 logits for IS.
 #pragma once
 #include <memory>
+#include <string>
 
 #include "apps/common/quality.h"
 #include "layers/models/inception.h"
 
 namespace odegan::app {
+
+// pytorch-fid's Inception weights (converted by scripts/convert_inception.py), in eval mode on
+// `device`. Errors name the flag and the file: none given, no such file, and load_inception's
+// missing / wrong-shape / wrong-dtype tensors.
+std::shared_ptr<nn::models::InceptionV3> open_inception(const std::string& file, Device device);
 
 class InceptionFeatures : public FeatureExtractor {
  public:

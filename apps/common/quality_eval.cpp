@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "apps/common/classifier_features.h"
+#include "apps/common/inception_features.h"
 #include "apps/common/plot.h"
 #include "apps/common/run.h"
 #include "autodiff/var.h"
@@ -21,9 +22,14 @@ void QualityEvalConfig::validate() const {
   if (!enabled()) return;
   ODEGAN_CHECK(samples >= 2, "--eval-samples must be >= 2 (a covariance needs two samples), got ", samples);
   ODEGAN_CHECK(ref_samples >= 2, "--eval-ref-samples must be >= 2, got ", ref_samples);
-  ODEGAN_CHECK(!classifier.empty(), "--eval-every needs a feature network: --classifier FILE (FD-FMNIST; train it "
-               "with odegan_classifier)");
-  for (const std::string* f : {&classifier, &ref_stats})
+  ODEGAN_CHECK(!classifier.empty() || !inception.empty(),
+               "--eval-every needs a feature network: --classifier FILE (FD-FMNIST; train it with odegan_classifier) "
+               "or --inception FILE (FID and IS; see scripts/convert_inception.py)");
+  ODEGAN_CHECK(classifier.empty() || inception.empty(), "--classifier and --inception exclude each other: give one");
+  ODEGAN_CHECK(inception.empty() || samples >= kInceptionScoreSplits, "--eval-samples must be >= ",
+               kInceptionScoreSplits, " with --inception (the Inception Score's ", kInceptionScoreSplits,
+               " splits), got ", samples);
+  for (const std::string* f : {&classifier, &inception, &ref_stats})
     ODEGAN_CHECK(f->empty() || fs::is_regular_file(*f), "file '", *f, "' does not exist");
 }
 
@@ -32,6 +38,7 @@ json QualityEvalConfig::to_json() const {
           {"samples", samples},
           {"ref_samples", ref_samples},
           {"classifier", classifier},
+          {"inception", inception},
           {"ref_stats", ref_stats}};
 }
 
@@ -41,7 +48,7 @@ QualityEvalConfig QualityEvalConfig::from_json(const json& j) {
     if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
   };
   get("every", c.every), get("samples", c.samples), get("ref_samples", c.ref_samples);
-  get("classifier", c.classifier), get("ref_stats", c.ref_stats);
+  get("classifier", c.classifier), get("inception", c.inception), get("ref_stats", c.ref_stats);
   return c;
 }
 
@@ -50,11 +57,16 @@ void add_quality_flags(CLI::App& cli, QualityEvalConfig& c) {
   cli.add_option("--eval-samples", c.samples, "generated images per evaluation");
   cli.add_option("--eval-ref-samples", c.ref_samples, "real images for the reference statistics (without --ref-stats)");
   cli.add_option("--classifier", c.classifier, "evaluation by FD-FMNIST: weights from odegan_classifier");
+  cli.add_option("--inception", c.inception,
+                 "evaluation by FID and IS: pytorch-fid's Inception weights (scripts/convert_inception.py)");
   cli.add_option("--ref-stats", c.ref_stats, "reference statistics file (default: computed from --data)");
 }
 
 std::unique_ptr<FeatureExtractor> make_feature_extractor(const QualityEvalConfig& c, Device device) {
-  ODEGAN_CHECK(!c.classifier.empty(), "no feature network: give --classifier FILE");
+  ODEGAN_CHECK(!c.classifier.empty() || !c.inception.empty(),
+               "no feature network: give --classifier FILE or --inception FILE");
+  if (!c.inception.empty())  // 50 images per forward, as pytorch-fid
+    return std::make_unique<InceptionFeatures>(open_inception(c.inception, device), 50);
   return std::make_unique<ClassifierFeatures>(c.classifier, device);
 }
 

@@ -3,8 +3,8 @@
 // against reference statistics of the real data -- FD-FMNIST with --classifier FILE -- and
 // the result goes to metrics.jsonl (a line with "step" and "fd"), quality.png (the curve)
 // and quality.json (every evaluation, and the best and final scores, as the paper's
-// Table 1 reports them). An Inception extractor plugs in through make_feature_extractor
-// (metric "fid", with "is" from its logits).
+// Table 1 reports them). With --inception FILE the network is pytorch-fid's Inception-v3
+// and the line holds "fid", "is" and "is_std" instead.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <functional>
@@ -18,15 +18,20 @@
 
 namespace odegan::app {
 
+// IS is reported over the standard 10 splits of the samples.
+constexpr int kInceptionScoreSplits = 10;
+
 struct QualityEvalConfig {
   int64_t every = 0;         // steps between evaluations (0: off)
   int64_t samples = 5000;    // generated images per evaluation
   int64_t ref_samples = 10000;  // real images for the reference statistics (when computed)
   std::string classifier;    // FD-FMNIST: odegan_classifier weights
+  std::string inception;     // FID and IS: pytorch-fid's Inception (scripts/convert_inception.py)
   std::string ref_stats;     // reference statistics file (default: computed from the training data)
 
   bool enabled() const { return every > 0; }
-  // Checks the flags together: K >= 2, a feature network when enabled, files exist.
+  // Checks the flags together: K >= 2 (>= 10 for IS), one feature network when enabled,
+  // files exist.
   void validate() const;
   nlohmann::json to_json() const;
   static QualityEvalConfig from_json(const nlohmann::json& j);  // missing keys: defaults

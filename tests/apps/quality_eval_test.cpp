@@ -14,6 +14,7 @@
 #include "apps/common/classifier_features.h"
 #include "apps/common/quality_eval.h"
 #include "core/safetensors.h"
+#include "layers/models/inception.h"
 #include "tests/common/app_util.h"
 #include "tests/common/test_util.h"
 
@@ -138,6 +139,53 @@ TEST(Cifar10App, EvalEveryLogsFdAndKeepsBestAndFinalAcrossResume) {
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(p["evaluations"][i]["fd"], q["evaluations"][i]["fd"]) << i;
 }
 
+// --inception FILE in training: pytorch-fid's network (seeded random weights here, saved as a
+// weights file as scripts/convert_inception.py writes one) gives "fid", "is" and "is_std"
+// lines. With 10 samples each of the 10 IS splits holds one image, so IS is exactly 1.
+TEST(Cifar10App, EvalEveryWithInceptionLogsFidAndIs) {
+  const std::string base = odegan::testing::temp_dir();
+  const std::string data = odegan::testing::write_tiny_cifar10(base + "/cifar");
+  {
+    odegan::nn::models::InceptionV3 net;
+    odegan::nn::models::randomize_inception(net, 1);
+    odegan::save_safetensors(base + "/inception.safetensors", net.state_dict());
+  }
+  const std::string common = bin("odegan_cifar10") + " --data " + data + " --device cpu --width-mult 0.03125 --batch 4"
+                             " --latent 8 --threads 0 --log-every 1 --sample-every 0 --checkpoint-every 2";
+  std::string log;
+  ASSERT_EQ(run(common + " --steps 2 --eval-every 2 --eval-samples 10 --eval-ref-samples 12 --inception " + base +
+                "/inception.safetensors --out " + base + "/run", &log), 0) << log;
+  std::vector<int64_t> steps;
+  std::ifstream jl(base + "/run/metrics.jsonl");
+  for (std::string line; std::getline(jl, line);) {
+    json j = json::parse(line);
+    if (!j.contains("fid")) continue;
+    steps.push_back(j["step"]);
+    EXPECT_FALSE(j.contains("fd")) << line;
+    EXPECT_TRUE(std::isfinite(j["fid"].get<double>()) && j["fid"].get<double>() > 0) << line;
+    EXPECT_NEAR(j["is"].get<double>(), 1.0, 1e-9) << line;
+    EXPECT_NEAR(j["is_std"].get<double>(), 0.0, 1e-9) << line;
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{0, 2}));
+  const json q = read_json(base + "/run/quality.json");
+  EXPECT_EQ(q["metric"], "fid");
+  EXPECT_EQ(q["features"], "inception-pool3");
+  EXPECT_EQ(q["reference_count"], 12);
+  const odegan::TensorMap ref = odegan::load_safetensors(base + "/run/quality-ref-stats.safetensors");
+  ASSERT_TRUE(ref.count("mu")) << "reference statistics without mu";
+  EXPECT_EQ(ref.at("mu").numel(), 2048);  // pool3 features
+  // One feature network, and enough samples for the 10 IS splits.
+  EXPECT_NE(run(common + " --steps 1 --eval-every 1 --eval-samples 5 --inception " + base +
+                "/inception.safetensors --out " + base + "/bad1", &log), 0);
+  EXPECT_NE(log.find("--eval-samples"), std::string::npos) << log;
+  EXPECT_NE(run(common + " --steps 1 --eval-every 1 --classifier " + base + "/inception.safetensors --inception " +
+                base + "/inception.safetensors --out " + base + "/bad2", &log), 0);
+  EXPECT_NE(log.find("exclude each other"), std::string::npos) << log;
+  EXPECT_NE(run(common + " --steps 1 --eval-every 1 --eval-samples 10 --inception " + base + "/none.safetensors --out " +
+                base + "/bad3", &log), 0);
+  EXPECT_NE(log.find("none.safetensors"), std::string::npos) << log;
+}
+
 TEST(Cifar10App, EvalFlagsAreValidated) {
   const std::string data = tiny_idx_dir(8), out = odegan::testing::temp_dir() + "/bad";
   const std::string common = bin("odegan_cifar10") + " --data " + data + " --format idx --device cpu --steps 1 --out " + out;
@@ -170,10 +218,13 @@ TEST(FidApp, ClassifierFeaturesOnASamplesFile) {
   EXPECT_EQ(j["features"], "fmnist-classifier");
   EXPECT_EQ(j["feature_dim"], 128);
   EXPECT_EQ(j["n"], 12);
-  EXPECT_GT(j["fid"].get<double>(), 0.0);
+  EXPECT_GT(j["fd"].get<double>(), 0.0);
+  EXPECT_FALSE(j.contains("fid")) << "classifier features reported as FID";
+  EXPECT_TRUE(j.contains("class_score_mean")) << j.dump();
+  EXPECT_NE(log.find("FD-FMNIST "), std::string::npos) << log;
   // The training split against itself: the same images, distance 0 (up to rounding).
   ASSERT_EQ(run(cmd + " --data " + data + " --format idx --json " + base + "/self.json", &log), 0) << log;
-  EXPECT_NEAR(read_json(base + "/self.json")["fid"].get<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(read_json(base + "/self.json")["fd"].get<double>(), 0.0, 1e-6);
   EXPECT_NE(run(bin("odegan_fid") + " --features classifier --data " + data + " --format idx --channels 1", &log), 0);
   EXPECT_NE(log.find("--classifier"), std::string::npos) << log;
   EXPECT_NE(run(cmd + " --samples " + base + "/none.safetensors", &log), 0);
