@@ -16,6 +16,7 @@
 #include "apps/common/mog_figures.h"
 #include "apps/common/progress.h"
 #include "apps/common/run.h"
+#include "apps/common/tensorboard.h"
 #include "autodiff/var.h"
 #include "core/rng.h"
 #include "data/mog.h"
@@ -172,6 +173,7 @@ json run_one(const Config& c, const std::string& dir) {
   // The resume is valid: only now is config.json (re)written and the log cut back.
   app::write_json(dir + "/config.json", c.to_json());
   app::MetricsLog log(dir + "/metrics.csv", kColumns, c.resume ? start : -1);
+  app::TensorBoardWriter tb(dir, c.resume ? start : -1);
   auto checkpoint = [&](int64_t step) {
     app::Checkpoint ck;
     ck.tensors["state"] = game.state();
@@ -187,6 +189,7 @@ json run_one(const Config& c, const std::string& dir) {
     ck.info["adam_steps"] = adam.steps();
     if (adaptive) ck.info["h_proposal"] = adaptive->proposal();
     log.sync();  // the log on disk covers every step up to this checkpoint before it exists
+    tb.flush();
     app::save_checkpoint(ckpt_dir, step, ck);
   };
 
@@ -236,6 +239,9 @@ json run_one(const Config& c, const std::string& dir) {
     }
     log.append({double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h, s.error, ms, modes,
                 hq});
+    app::write_step_scalars(tb, done, s, opt.loss, ms);
+    tb.scalar("quality/modes", done, modes);  // NaN (no evaluation at this step) is skipped
+    tb.scalar("quality/hq_fraction", done, hq);
     if (std::count(fig_points.begin(), fig_points.end(), done)) snapshot(done);
     if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) checkpoint(done);
     char text[160];
@@ -271,11 +277,15 @@ json run_one(const Config& c, const std::string& dir) {
                   {"per_mode", q.per_mode}};
   app::write_json(dir + "/metrics.json", summary);
   app::write_mog_figures(dir, log, fig_points, method, opt.loss);
+  tb.image_file("mog", c.steps, dir + "/mog.png");
+  tb.image_file("losses", c.steps, dir + "/losses.png");
+  tb.flush();
   std::printf("%s: %d/16 modes, %.1f%% high-quality samples, l_D %.4f (log 4 = %.4f), l_G %.4f (log 2 = %.4f), "
               "%.2f ms/step\n",
               method.c_str(), q.modes_covered, 100 * q.hq_fraction, double(summary["loss_d"]), std::log(4.0),
               double(summary["loss_g"]), std::log(2.0), double(summary["ms_per_step"]));
-  std::printf("wrote %s/{metrics.json,metrics.csv,mog.png,losses.png,checkpoints/}\n", dir.c_str());
+  std::printf("wrote %s/{metrics.json,metrics.csv,mog.png,losses.png,checkpoints/,events.out.tfevents.*}\n",
+              dir.c_str());
   return summary;
 }
 

@@ -9,6 +9,7 @@
 #include "apps/common/flags.h"
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
+#include "apps/common/tensorboard.h"
 #include "autodiff/var.h"
 #include "core/staging.h"
 #include "data/dataset.h"
@@ -404,6 +405,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   write_json(c.out + "/config.json", c.to_json());
   MetricsLog log(c.out + "/metrics.csv", kColumns, ck ? start : -1);
   JsonlLog jsonl(c.out + "/metrics.jsonl", ck ? start : -1);
+  TensorBoardWriter tb(c.out, ck ? start : -1);
   auto checkpoint = [&](int64_t step) {
     Checkpoint k;
     k.tensors["state"] = game.state();
@@ -422,6 +424,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     // The logs on disk cover every step up to this checkpoint before it exists.
     log.sync();
     jsonl.sync();
+    tb.flush();
     data::LoaderPosition lp = loader.position();
     k.info["loader_epoch"] = lp.epoch;
     k.info["loader_batch"] = lp.batch;
@@ -448,13 +451,25 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
               conditional ? "class-conditional" : "unconditional",
               static_cast<long long>(players.generator->num_parameters()),
               static_cast<long long>(players.discriminator->num_parameters()), c.method.c_str());
-  if (start == 0) save_samples(c.out + "/samples", 0, players, z_fixed, y_fixed);
+  // Quality lines ({"step", "fd"} or {"step", "fid", "is", ...}) go to the JSONL log and TensorBoard.
+  auto log_quality = [&](const json& line) {
+    jsonl.append(line);
+    const int64_t at = line.at("step").get<int64_t>();
+    for (const char* k : {"fd", "fid", "is"})
+      if (line.contains(k)) tb.scalar(std::string("quality/") + k, at, line.at(k).get<double>());
+  };
+  // Sample grids: the PNG files, and the same image in TensorBoard.
+  auto samples = [&](int64_t step) {
+    save_samples(c.out + "/samples", step, players, z_fixed, y_fixed);
+    tb.image_file("samples", step, c.out + "/samples/latest.png");
+  };
+  if (start == 0) samples(0);
   std::unique_ptr<QualityEvaluator> quality;  // --eval-every: FD / FID lines in metrics.jsonl, quality.json
   ImageSource eval_images;
   if (c.quality.enabled()) {
     quality = std::make_unique<QualityEvaluator>(c.quality, c.out, *dataset, dev, ck ? start : -1);
     eval_images = generator_images(players, c.latent, conditional ? c.num_classes : 0, dtype, dev, c.seed + 4);
-    if (start == 0) jsonl.append(quality->evaluate(0, eval_images));
+    if (start == 0) log_quality(quality->evaluate(0, eval_images));
   }
 
   Progress progress(c.steps, "steps");
@@ -498,13 +513,14 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
                     {"error", s.error},
                     {"ms_per_step", ms},
                     {"images_per_s", ips}});
+      write_step_scalars(tb, done, s, gopt.loss, ms, ips);
     }
     if (c.sample_every > 0 && (done % c.sample_every == 0 || done == c.steps)) {
-      save_samples(c.out + "/samples", done, players, z_fixed, y_fixed);
+      samples(done);
       // The loss curves too, so a running job can be looked at, not only a finished one.
       if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
     }
-    if (quality && (quality->due(done) || done == c.steps)) jsonl.append(quality->evaluate(done, eval_images));
+    if (quality && (quality->due(done) || done == c.steps)) log_quality(quality->evaluate(done, eval_images));
     if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) checkpoint(done);
     char text[160];
     std::snprintf(text, sizeof text, "%.0f img/s  l_D %.4f (Nash %.4f)  l_G %.4f (Nash %.4f)", ips, s.loss_d,
@@ -514,8 +530,13 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   progress.finish();
   log.sync();
   jsonl.sync();
-  if (!log.rows().empty()) write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
-  std::printf("wrote %s/{config.json,metrics.jsonl,metrics.csv,losses.png,samples/,checkpoints/}\n", c.out.c_str());
+  if (!log.rows().empty()) {
+    write_loss_figure(c.out + "/losses.png", log, gopt.loss, c.arch + ", " + c.method);
+    tb.image_file("losses", c.steps, c.out + "/losses.png");
+  }
+  tb.flush();
+  std::printf("wrote %s/{config.json,metrics.jsonl,metrics.csv,losses.png,samples/,checkpoints/,events.out.tfevents.*}\n",
+              c.out.c_str());
   return 0;
 }
 
