@@ -1,5 +1,7 @@
 #include "layers/models/dcgan.h"
 
+#include "layers/blocks.h"
+
 #include <cmath>
 
 namespace odegan::nn::models {
@@ -41,13 +43,13 @@ std::shared_ptr<Sequential> dcgan_discriminator(const DcganOptions& o) {
   int64_t in = o.image_channels;
   for (const L& l : layers) {
     const int64_t out = scaled(l.out, o.width);
-    d->add(std::make_shared<Conv2d>(in, out, l.k, l.s, 1, true, o.dtype));
+    d->add(maybe_sn(std::make_shared<Conv2d>(in, out, l.k, l.s, 1, true, o.dtype), o.spectral_norm));
     d->add(std::make_shared<LeakyReLU>(0.1));
     in = out;
   }
   const int64_t base = o.image_size / 8;
   d->add(std::make_shared<Flatten>());
-  d->add(std::make_shared<Linear>(in * base * base, o.logits, true, o.dtype));
+  d->add(maybe_sn(std::make_shared<Linear>(in * base * base, o.logits, true, o.dtype), o.spectral_norm));
   return d;
 }
 

@@ -179,6 +179,7 @@ TEST(Cifar10App, MethodsAndArchitecturesRun) {
   for (const std::string& extra : {std::string(" --method euler --lambda 0"), std::string(" --method rk2_adam --h 1e-3"),
                                    std::string(" --method adam"), std::string(" --method fehlberg --error-every 1"),
                                    std::string(" --arch resnet --width-mult 0.03125 --method sngan --n-dis 2"),
+                                   std::string(" --method sngan --n-dis 2"),
                                    std::string(" --arch dcgan --width-mult 0.03125 --logits 2 --loss hinge")}) {
     const std::string args = extra.find("--arch") == std::string::npos ? extra + " --width-mult 0.03125" : extra;
     EXPECT_EQ(run(bin("odegan_cifar10") + common + args + " --out " + base + "/m", &log), 0) << args << "\n" << log;

@@ -12,6 +12,7 @@
 #include "layers/models/dcgan.h"
 #include "layers/models/mog.h"
 #include "layers/models/resnet.h"
+#include "layers/spectral_norm.h"
 #include "solvers/gan_game.h"
 #include "layers/layers.h"
 #include "tests/common/device_test.h"
@@ -65,6 +66,50 @@ TEST(Models, DcganShapesAndCounts) {
   EXPECT_TRUE(kernels::all_finite(g->flat_gradients()));
   EXPECT_GT(kernels::sum_squares(g->flat_gradients()).item(), 0.0);
   EXPECT_THROW(dcgan_generator({128, 3, 30}), Error);
+}
+
+// The SN-GAN baseline's DCGAN discriminator: the same parameters, every weighted layer wrapped
+// in spectral normalisation, so each layer's effective weight has largest singular value 1.
+TEST(Models, DcganDiscriminatorWithSpectralNorm) {
+  DcganOptions o;
+  o.width = 1.0 / 16;
+  auto plain = dcgan_discriminator(o);
+  o.spectral_norm = true;
+  auto sn = dcgan_discriminator(o);
+  EXPECT_EQ(sn->num_parameters(), plain->num_parameters());
+  Generator gen(3);
+  sn->reset_all(gen, Init::reference);
+  int wrapped = 0;
+  for (auto& [name, m] : sn->named_children())
+    if (auto* s = dynamic_cast<SpectralNorm*>(m.get())) {
+      ++wrapped;
+      for (int i = 0; i < 50; ++i) (void)s->normalized(s->layer->weight());  // power iterations
+      const double sigma = s->sigma();
+      Var w = s->normalized(s->layer->weight());
+      // The normalised weight's largest singular value, estimated independently by power iteration.
+      const Tensor wt = w.data().to(Device::cpu()).to(DType::f64);
+      const int64_t rows = wt.shape()[0], cols = wt.numel() / rows;
+      std::vector<double> W = wt.to_vector<double>(), v(static_cast<size_t>(cols), 1.0), u(static_cast<size_t>(rows));
+      double top = 0;
+      for (int it = 0; it < 200; ++it) {
+        for (int64_t r = 0; r < rows; ++r) {
+          double a = 0;
+          for (int64_t c = 0; c < cols; ++c) a += W[static_cast<size_t>(r * cols + c)] * v[static_cast<size_t>(c)];
+          u[static_cast<size_t>(r)] = a;
+        }
+        double nv = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          double a = 0;
+          for (int64_t r = 0; r < rows; ++r) a += W[static_cast<size_t>(r * cols + c)] * u[static_cast<size_t>(r)];
+          v[static_cast<size_t>(c)] = a, nv += a * a;
+        }
+        nv = std::sqrt(nv);
+        for (double& x : v) x /= nv;
+        top = std::sqrt(nv);
+      }
+      EXPECT_NEAR(top, 1.0, 1e-3) << name << " (sigma estimate " << sigma << ")";
+    }
+  EXPECT_EQ(wrapped, 8) << "7 convolutions and the linear layer";
 }
 
 TEST(Models, CifarResNetShapesAndCounts) {
