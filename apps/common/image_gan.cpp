@@ -206,7 +206,7 @@ solvers::Players build_players(const ImageGanConfig& c, DType dtype, Device devi
     o.width = c.width;
     o.logits = c.logits;
     o.dtype = dtype;
-    ODEGAN_CHECK(!c.spectral_norm, "--spectral-norm: the DCGAN is built without it; use --arch resnet for SN-GAN");
+    o.spectral_norm = c.spectral_norm;
     p = solvers::Players::unconditional(nn::models::dcgan_generator(o), nn::models::dcgan_discriminator(o));
   } else if (c.arch == "resnet" || c.arch == "imagenet_resnet") {
     nn::models::ResNetOptions o;
@@ -473,6 +473,8 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   }
 
   Progress progress(c.steps, "steps");
+  double timed_ms = 0;
+  int64_t timed_steps = 0;
   for (int64_t step = start; step < c.steps; ++step) {
     const double h = step_size(c, step);
     auto t0 = std::chrono::steady_clock::now();
@@ -522,6 +524,19 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     }
     if (quality && (quality->due(done) || done == c.steps)) log_quality(quality->evaluate(done, eval_images));
     if ((c.checkpoint_every > 0 && done % c.checkpoint_every == 0) || done == c.steps) checkpoint(done);
+    // The expected duration, from the step times after the first (which allocates): once,
+    // with a plain warning when the schedule means days on this machine.
+    if (done > start + 1) timed_ms += ms, ++timed_steps;
+    if (timed_steps == 3 && done < c.steps) {
+      const double per = timed_ms / 1000.0 / timed_steps, rest = per * static_cast<double>(c.steps - done);
+      char line[320];
+      std::snprintf(line, sizeof line, "timing: %.3g s/step on %s: the remaining %lld steps take about %s", per,
+                    dev.str().c_str(), static_cast<long long>(c.steps - done), format_duration(rest).c_str());
+      progress.note(line);
+      if (rest > 2 * 86400)
+        progress.note("note: that is the paper's schedule, which is GPU work; --steps N runs a shorter one "
+                      "(docs/reproducing.md has CPU-sized recipes)");
+    }
     char text[160];
     std::snprintf(text, sizeof text, "%.0f img/s  l_D %.4f (Nash %.4f)  l_G %.4f (Nash %.4f)", ips, s.loss_d,
                   solvers::nash_loss_d(gopt.loss), s.loss_g, solvers::nash_loss_g(gopt.loss));

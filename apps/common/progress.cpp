@@ -12,7 +12,9 @@ std::string format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   char buf[32];
   long t = std::lround(s);
-  if (t >= 3600)
+  if (t >= 86400)
+    std::snprintf(buf, sizeof buf, "%ldd%02ldh", t / 86400, (t % 86400) / 3600);
+  else if (t >= 3600)
     std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
   else if (t >= 60)
     std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
@@ -44,6 +46,16 @@ void Progress::update(int64_t done, const std::string& text) {
   double since = std::chrono::duration<double>(Clock::now() - last_draw_).count();
   if (since < (tty_ ? 0.2 : log_every_s_) && done < total_) return;
   draw(done, text, false);
+}
+
+void Progress::note(const std::string& text) {
+  std::fflush(stdout);
+  if (tty_ && last_width_ > 0) {  // clear the progress line; the next update redraws it
+    std::fprintf(out_, "\r%s\r", std::string(last_width_, ' ').c_str());
+    last_width_ = 0;
+  }
+  std::fprintf(out_, "%s\n", text.c_str());
+  std::fflush(out_);
 }
 
 void Progress::finish(const std::string& text) {

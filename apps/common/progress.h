@@ -14,6 +14,8 @@ class Progress {
   Progress(int64_t total, std::string unit = "steps", double log_every_s = 10.0, std::FILE* out = stderr);
   // Call after finishing `done` steps in total; `text` is appended (e.g. losses).
   void update(int64_t done, const std::string& text = "");
+  // Prints a line of its own (on a terminal, the progress line is cleared first).
+  void note(const std::string& text);
   // Prints the last state and a newline.
   void finish(const std::string& text = "");
   double rate() const;  // steps per second since start
@@ -31,6 +33,6 @@ class Progress {
   size_t last_width_ = 0;
 };
 
-std::string format_duration(double seconds);  // "1h02m", "3m05s", "12s"
+std::string format_duration(double seconds);  // "54d03h", "1h02m", "3m05s", "12s"
 
 }  // namespace odegan::app

@@ -148,9 +148,40 @@ void fault_point(const std::string& name) {
   if (kill_point_reached(name)) die_now();
 }
 
+namespace {
+// Directories prepare_dir created (the topmost new one of each call), so that run_main can
+// remove those a failed start left empty.
+std::vector<fs::path>& created_dirs() {
+  static std::vector<fs::path> dirs;
+  return dirs;
+}
+
+// True when `dir` holds nothing but (possibly nested) empty directories.
+bool only_empty_dirs(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+    if (!e.is_directory(ec) || e.is_symlink(ec)) return false;
+  return !ec;
+}
+}  // namespace
+
+void remove_empty_created_dirs() {
+  auto& dirs = created_dirs();
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+    std::error_code ec;
+    if (fs::is_directory(*it, ec) && only_empty_dirs(*it)) fs::remove_all(*it, ec);
+  }
+  dirs.clear();
+}
+
 std::string prepare_dir(const std::string& dir) {
   std::error_code ec;
+  // The topmost directory this call creates: the child of the deepest existing ancestor.
+  fs::path top, p = fs::absolute(fs::path(dir), ec).lexically_normal();
+  if (!p.empty() && !p.has_filename()) p = p.parent_path();  // "runs/x/" -> "runs/x"
+  while (!p.empty() && !fs::exists(p, ec) && p != p.parent_path()) top = p, p = p.parent_path();
   fs::create_directories(dir, ec);
+  if (!ec && !top.empty()) created_dirs().push_back(top);
   ODEGAN_CHECK(!ec, "cannot create directory '", dir, "': ", ec.message());
   ODEGAN_CHECK(::access(dir.c_str(), W_OK) == 0, "directory '", dir, "' is not writable");
   return dir;
@@ -521,11 +552,15 @@ std::optional<Checkpoint> load_latest_checkpoint(const std::string& dir) {
 }
 
 int run_main(const char* prog, const std::function<int()>& body) {
+  // Line-buffered stdout: the header and result lines and the progress lines (stderr) reach a
+  // log file in the order they were printed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     return body();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "\n%s: error: %s\n", prog, e.what());
+    remove_empty_created_dirs();
     return 1;
   }
 }

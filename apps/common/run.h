@@ -19,8 +19,12 @@ namespace odegan::app {
 
 using json = nlohmann::json;
 
-// Creates the directory (and parents) and checks it is writable; returns it.
+// Creates the directory (and parents) and checks it is writable; returns it. Directories it
+// creates are remembered: a failed start (run_main) removes those it left empty.
 std::string prepare_dir(const std::string& dir);
+// Removes the directories prepare_dir created that hold nothing but empty directories (run_main
+// calls it when the app fails, so a bad flag or file leaves no empty run directory behind).
+void remove_empty_created_dirs();
 // Removes temp files "<name>.tmp.<pid>" in `dir` left by processes that are no longer
 // running (a kill -9 during an atomic write); returns how many.
 int remove_stale_temp_files(const std::string& dir);
@@ -133,7 +137,8 @@ std::string latest_checkpoint_path(const std::string& dir);
 // The checkpoint <dir>/latest points to, if any.
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& dir);
 
-// Runs an app body; an exception prints "<prog>: error: <message>" and returns 1.
+// Runs an app body with stdout line-buffered; an exception prints "<prog>: error: <message>",
+// removes the run directories the start created and left empty, and returns 1.
 int run_main(const char* prog, const std::function<int()>& body);
 
 // Wall-clock seconds since the epoch (for logs) and a monotonic stopwatch.

@@ -309,6 +309,46 @@ TEST(RunLogs, ResumeKeepsCompleteRowsUpToTheStepAndCutsTheRest) {
   EXPECT_THROW(app::MetricsLog(dir + "/other.csv", {"step", "x"}, 1), odegan::Error);
 }
 
+// A start that fails (here: no such dataset) removes the run directory it created and left
+// empty, with the parents it created; a directory that existed before, or that holds a
+// file, is kept.
+TEST(RunDirs, AFailedStartLeavesNoEmptyRunDirectoryBehind) {
+  const std::string base = odegan::testing::temp_dir();
+  std::string log;
+  const std::string cmd = bin("odegan_cifar10") + " --data " + base + "/no-such-data --device cpu --steps 1 --out ";
+  EXPECT_NE(run(cmd + base + "/new/run", &log), 0);
+  EXPECT_NE(log.find("no-such-data"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(base + "/new")) << "a failed start left its empty directories";
+  fs::create_directories(base + "/existing");
+  EXPECT_NE(run(cmd + base + "/existing", &log), 0);
+  EXPECT_TRUE(fs::is_directory(base + "/existing")) << "a directory the user made was removed";
+  fs::create_directories(base + "/kept");
+  EXPECT_NE(run(bin("odegan_mog") + " --steps 1 --method rk9 --out " + base + "/kept/run", &log), 0);
+  EXPECT_FALSE(fs::exists(base + "/kept/run"));
+  EXPECT_TRUE(fs::is_directory(base + "/kept"));
+  // Unit level: a created directory that holds a file stays.
+  app::prepare_dir(base + "/made/a/b");
+  std::ofstream(base + "/made/a/note.txt") << "x";
+  app::prepare_dir(base + "/empty/x/y");
+  app::remove_empty_created_dirs();
+  EXPECT_TRUE(fs::exists(base + "/made/a/note.txt"));
+  EXPECT_FALSE(fs::exists(base + "/empty"));
+}
+
+TEST(RunDirs, OutputReachesAFileInTheOrderItWasPrinted) {
+  const std::string base = odegan::testing::temp_dir();
+  const std::string data = odegan::testing::write_tiny_cifar10(base + "/cifar");
+  std::string log;
+  ASSERT_EQ(::odegan::testing::run(bin("odegan_cifar10") + " --data " + data + " --device cpu --width-mult 0.03125"
+                                   " --batch 4 --latent 8 --threads 0 --steps 2 --out " + base + "/run > " + base +
+                                   "/out.txt 2>&1", &log), 0) << log;
+  const std::string out = read_file(base + "/out.txt");
+  const size_t header = out.find("odegan_cifar10: dcgan on cpu"), progress = out.find("2/2 steps");
+  ASSERT_NE(header, std::string::npos) << out;
+  ASSERT_NE(progress, std::string::npos) << out;
+  EXPECT_LT(header, progress) << "stdout (the header) came after stderr (progress):\n" << out;
+}
+
 TEST(RunLogs, StaleTempFilesOfDeadProcessesAreRemoved) {
   const std::string dir = odegan::testing::temp_dir() + "/stale";
   fs::create_directories(dir);
