@@ -335,6 +335,23 @@ TEST(RunDirs, AFailedStartLeavesNoEmptyRunDirectoryBehind) {
   EXPECT_FALSE(fs::exists(base + "/empty"));
 }
 
+// The expected duration is printed after the first steps, with a note when it means days
+// (here 10^8 steps of a tiny model; the run is stopped by timeout once the note is out).
+TEST(RunDirs, ImageAppsPrintTheExpectedDurationAndWarnWhenItIsDays) {
+  const std::string base = odegan::testing::temp_dir();
+  const std::string data = odegan::testing::write_tiny_cifar10(base + "/cifar");
+  const std::string cmd = bin("odegan_cifar10") + " --data " + data + " --device cpu --width-mult 0.03125 --batch 4"
+                          " --latent 8 --threads 0 --sample-every 0 --checkpoint-every 0 --log-every 1";
+  std::string log;
+  ::odegan::testing::run(cmd + " --steps 100000000 --out " + base + "/long", &log, 20);
+  EXPECT_NE(log.find("timing: "), std::string::npos) << log;
+  EXPECT_NE(log.find("steps take about "), std::string::npos) << log;
+  EXPECT_NE(log.find("GPU work"), std::string::npos) << log;
+  ASSERT_EQ(::odegan::testing::run(cmd + " --steps 6 --out " + base + "/short", &log), 0) << log;
+  EXPECT_NE(log.find("the remaining 2 steps take about"), std::string::npos) << log;
+  EXPECT_EQ(log.find("GPU work"), std::string::npos) << log;
+}
+
 TEST(RunDirs, OutputReachesAFileInTheOrderItWasPrinted) {
   const std::string base = odegan::testing::temp_dir();
   const std::string data = odegan::testing::write_tiny_cifar10(base + "/cifar");
