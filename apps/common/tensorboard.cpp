@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "apps/common/run.h"
 #include "core/error.h"
 
 namespace odegan::app {
@@ -128,14 +129,6 @@ std::string event_session_start(double wall_time, int64_t step) {
 }
 
 }  // namespace tensorboard
-
-namespace {
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 TensorBoardWriter::TensorBoardWriter(const std::string& dir, int64_t resume_step) {
   char host[256] = "localhost";
