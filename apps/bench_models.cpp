@@ -13,6 +13,7 @@
 #include "autodiff/functions.h"
 #include "core/rng.h"
 #include "solvers/gan_game.h"
+#include "solvers/stepper.h"
 #include "solvers/runge_kutta.h"
 
 using namespace odegan;
@@ -101,14 +102,14 @@ int main(int argc, char** argv) {
       fill_normal(b.z, gen);
       return b;
     }, o);
-    solvers::RungeKutta rk(solvers::tableau_by_name(method));
+    std::unique_ptr<solvers::Stepper> rk = solvers::make_stepper(method);
     reset_peak_memory(g_dev);
-    double step = time_ms([&] { game.step(rk, 0.01); }, std::max(1, iters / 2));
-    const int evals = rk.tableau().stages();
+    int evals = 0;
+    double step = time_ms([&] { evals = rk->step(game, 0.01).evaluations; }, std::max(1, iters / 2));
     std::printf("%s step with regulariser          %9.2f ms   %.0f images/s (real + generated through D, per stage)\n",
                 method.c_str(), step, 1000.0 * batch * evals / step);
     std::printf("peak memory of the step            %9.1f MB  (solver buffers %.1f MB)\n",
-                memory_stats(g_dev).peak_bytes / 1e6, rk.workspace_bytes() / 1e6);
+                memory_stats(g_dev).peak_bytes / 1e6, rk->workspace_bytes() / 1e6);
     return 0;
   });
 }

@@ -11,6 +11,7 @@
 #include "layers/init.h"
 #include "layers/models/mog.h"
 #include "solvers/gan_game.h"
+#include "solvers/stepper.h"
 #include "solvers/runge_kutta.h"
 
 using namespace odegan;
@@ -51,11 +52,11 @@ int main(int argc, char** argv) {
     solvers::GameOptions opt;
     opt.reg_lambda = lambda;
     solvers::GanGame game(solvers::Players::unconditional(g, d), batches, opt);
-    solvers::RungeKutta rk(solvers::tableau_by_name(method));
-    for (int i = 0; i < warmup; ++i) game.step(rk, h);
+    std::unique_ptr<solvers::Stepper> rk = solvers::make_stepper(method);
+    for (int i = 0; i < warmup; ++i) rk->step(game, h);
     reset_peak_memory(dev);
     auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) game.step(rk, h);
+    for (int i = 0; i < steps; ++i) rk->step(game, h);
     game.state().slice(0, 1).item();  // waits for the GPU (reads one value)
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
     std::printf("device %s  method %s  lambda %g  batch %lld: %.3f ms/step (%d steps)  peak %s memory %.2f MB\n",

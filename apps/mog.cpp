@@ -17,12 +17,13 @@
 #include "apps/common/progress.h"
 #include "apps/common/run.h"
 #include "apps/common/tensorboard.h"
+#include "apps/common/training.h"
 #include "autodiff/var.h"
 #include "core/rng.h"
 #include "data/mog.h"
 #include "layers/models/mog.h"
 #include "solvers/gan_game.h"
-#include "solvers/runge_kutta.h"
+#include "solvers/stepper.h"
 
 using namespace odegan;
 using app::json;
@@ -50,7 +51,9 @@ struct Config {
   int64_t checkpoint_every = 5000;
   int64_t error_every = 0;
   double adam_lr = 1e-3;
+  int n_dis = 5;
   double rtol = 1e-3, atol = 1e-6;
+  int max_iterations = 20;
   bool resume = false;
   std::string figure_steps;
 
@@ -61,7 +64,8 @@ struct Config {
             {"seed", seed},       {"loss", loss},           {"per_player", per_player},
             {"fresh_batches", fresh_batches}, {"dtype", dtype}, {"eval_every", eval_every},
             {"eval_samples", eval_samples}, {"checkpoint_every", checkpoint_every},
-            {"error_every", error_every}, {"adam_lr", adam_lr}, {"rtol", rtol}, {"atol", atol},
+            {"error_every", error_every}, {"adam_lr", adam_lr}, {"n_dis", n_dis}, {"rtol", rtol}, {"atol", atol},
+            {"max_iterations", max_iterations},
             {"figure_steps", figure_steps}};
   }
 };
@@ -110,32 +114,20 @@ json run_one(const Config& c, const std::string& dir) {
     fill_normal(b.z, data_gen);
     return b;
   };
+  // The method, from the one registry every app uses (solvers/stepper.h).
+  solvers::StepperOptions so;
+  so.adam = {c.adam_lr, 0.5, 0.999, 1e-8};
+  so.n_dis = c.n_dis;
+  so.adaptive = solvers::AdaptiveOptions{c.atol, c.rtol};
+  so.implicit = solvers::ImplicitOptions{c.rtol, c.atol, c.max_iterations};
+  std::unique_ptr<solvers::Stepper> stepper = solvers::make_stepper(c.method, so);
+  const std::string& method = stepper->name();
   solvers::GameOptions opt;
   opt.loss = solvers::parse_loss(c.loss);
   opt.per_player = c.per_player;
   opt.fresh_batch_per_stage = c.fresh_batches;
-  opt.reg_lambda = c.lambda;
+  opt.reg_lambda = stepper->uses_regulariser() ? c.lambda : 0.0;  // the SN-GAN baseline has none
   solvers::GanGame game(solvers::Players::unconditional(g, d), batches, opt);
-
-  // Methods: any Butcher tableau; "<tableau>_adam" for Adam-preconditioned stages; "adam"
-  // for simultaneous Adam; "adaptive_<tableau>" for error-controlled step sizes.
-  std::string method = c.method;
-  std::unique_ptr<solvers::RungeKutta> rk;
-  std::unique_ptr<solvers::AdaptiveRungeKutta> adaptive;
-  solvers::Adam adam({c.adam_lr, 0.5, 0.999, 1e-8});
-  bool use_adam_rk = false;  // otherwise, with neither integrator: simultaneous Adam
-  solvers::ButcherTableau tab;
-  if (method == "adam") {
-    // plain simultaneous Adam updates (a baseline)
-  } else if (method.size() > 5 && method.substr(method.size() - 5) == "_adam") {
-    use_adam_rk = true;
-    tab = solvers::tableau_by_name(method.substr(0, method.size() - 5));
-  } else if (method.rfind("adaptive_", 0) == 0) {
-    adaptive = std::make_unique<solvers::AdaptiveRungeKutta>(solvers::tableau_by_name(method.substr(9)), c.h,
-                                                             solvers::AdaptiveOptions{c.atol, c.rtol});
-  } else {
-    rk = std::make_unique<solvers::RungeKutta>(solvers::tableau_by_name(method));
-  }
 
   // Fixed latents for evaluation and figures.
   Generator eval_gen(c.seed + 2);
@@ -150,21 +142,8 @@ json run_one(const Config& c, const std::string& dir) {
       // Every field is checked before anything is used (or config.json rewritten).
       start = ck->step();
       ODEGAN_CHECK(start <= c.steps, "checkpoint '", ck->path, "' is at step ", start, ", beyond --steps ", c.steps);
-      const std::string ck_method = ck->get_string("method");
-      ODEGAN_CHECK(ck_method == method, "checkpoint '", ck->path, "' was written by --method ", ck_method,
-                   ", this run uses --method ", method);
-      ck->copy_into(game.state(), "state");
+      load_training_state(*ck, game, *stepper);
       data_gen.set_state(ck->get_uint("data_seed"), ck->get_uint("data_offset"));
-      const int64_t adam_steps = ck->get_int("adam_steps", 0, app::Checkpoint::kMaxStep);
-      if (ck->tensors.count("adam.m")) {
-        for (const char* k : {"adam.m", "adam.v"})
-          ODEGAN_CHECK(ck->tensor(k).numel() == game.state().numel(), "checkpoint '", ck->path, "' has ", k, " of ",
-                       ck->tensor(k).numel(), " values, this config needs ", game.state().numel(),
-                       " (was it written with other --hidden/--latent?)");
-        adam.load_state({{"m", ck->tensor("adam.m").to(dev)}, {"v", ck->tensor("adam.v").to(dev)}}, adam_steps);
-      }
-      if (adaptive) adaptive->set_proposal(ck->get_positive("h_proposal"));
-      for (auto& [name, buf] : g->named_buffers()) ck->copy_into(*buf, "g." + name);
       std::printf("resuming %s from step %lld\n", dir.c_str(), static_cast<long long>(start));
     } else {
       std::printf("no checkpoint in %s: starting from step 0\n", ckpt_dir.c_str());
@@ -172,22 +151,15 @@ json run_one(const Config& c, const std::string& dir) {
   }
   // The resume is valid: only now is config.json (re)written and the log cut back.
   app::write_json(dir + "/config.json", c.to_json());
-  app::MetricsLog log(dir + "/metrics.csv", kColumns, c.resume ? start : -1);
+  std::vector<std::string> columns = kColumns;
+  if (stepper->reports_iterations()) columns.push_back("iterations");
+  app::MetricsLog log(dir + "/metrics.csv", columns, c.resume ? start : -1);
   app::TensorBoardWriter tb(dir, c.resume ? start : -1);
   auto checkpoint = [&](int64_t step) {
     app::Checkpoint ck;
-    ck.tensors["state"] = game.state();
-    for (auto& [name, p] : g->named_parameters()) ck.tensors["generator." + name] = p.data();
-    for (auto& [name, p] : d->named_parameters()) ck.tensors["discriminator." + name] = p.data();
-    for (auto& [name, buf] : g->named_buffers()) ck.tensors["g." + name] = *buf;
-    ck.info = {{"data_seed", data_gen.seed()}, {"data_offset", data_gen.offset()}, {"method", method}};
-    if (adam.steps() > 0) {
-      auto st = adam.state();
-      ck.tensors["adam.m"] = st.at("m");
-      ck.tensors["adam.v"] = st.at("v");
-    }
-    ck.info["adam_steps"] = adam.steps();
-    if (adaptive) ck.info["h_proposal"] = adaptive->proposal();
+    app::save_training_state(ck, game, *stepper);
+    ck.info["data_seed"] = data_gen.seed();
+    ck.info["data_offset"] = data_gen.offset();
     log.sync();  // the log on disk covers every step up to this checkpoint before it exists
     tb.flush();
     app::save_checkpoint(ckpt_dir, step, ck);
@@ -211,15 +183,7 @@ json run_one(const Config& c, const std::string& dir) {
   if (start == 0 && std::count(fig_points.begin(), fig_points.end(), 0)) snapshot(0);
   for (int64_t step = start; step < c.steps; ++step) {
     auto t0 = std::chrono::steady_clock::now();
-    solvers::StepStats s;
-    if (rk)
-      s = game.step(*rk, c.h);
-    else if (adaptive)
-      s = game.step_adaptive(*adaptive);
-    else if (use_adam_rk)
-      s = game.step_adam(tab, adam, c.h);
-    else
-      s = game.step_optimizer(adam);
+    solvers::StepStats s = stepper->step(game, c.h);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!s.finite) {
       progress.finish();
@@ -230,15 +194,17 @@ json run_one(const Config& c, const std::string& dir) {
     step_ms_total += ms;
     ++timed;
     const int64_t done = step + 1;
-    if (c.error_every > 0 && done % c.error_every == 0) s.error = game.error_estimate(c.h);
+    if (c.error_every > 0 && done % c.error_every == 0) s.error = solvers::local_error_estimate(game, c.h);
     double modes = NAN, hq = NAN;
     if (c.eval_every > 0 && (done % c.eval_every == 0 || done == c.steps)) {
       data::MogQuality q = evaluate();
       modes = q.modes_covered;
       hq = q.hq_fraction;
     }
-    log.append({double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h, s.error, ms, modes,
-                hq});
+    std::vector<double> row = {double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h, s.error,
+                               ms, modes, hq};
+    if (stepper->reports_iterations()) row.push_back(s.iterations);
+    log.append(row);
     app::write_step_scalars(tb, done, s, opt.loss, ms);
     tb.scalar("quality/modes", done, modes);  // NaN (no evaluation at this step) is skipped
     tb.scalar("quality/hq_fraction", done, hq);
@@ -298,9 +264,7 @@ int main(int argc, char** argv) {
     cli.option_defaults()->always_capture_default();  // --help shows defaults
     cli.add_option("--out", c.out, "run directory (created if missing)");
     cli.add_option("--device", c.device, "cpu, cuda, cuda:N or auto");
-    cli.add_option("--method", c.method,
-                   "euler, rk2 (heun), midpoint, rk4, fehlberg, bs32, dopri5; <method>_adam (RK + Adam); adam; "
-                   "adaptive_<embedded method>");
+    cli.add_option("--method", c.method, solvers::stepper_help());
     namespace flags = app::flags;
     cli.add_option("--compare", c.compare, "comma-separated methods run side by side (e.g. euler,rk4)")
         ->check(flags::list());
@@ -324,8 +288,11 @@ int main(int argc, char** argv) {
     cli.add_option("--error-every", c.error_every, "steps between Fehlberg error estimates (0: never)")
         ->check(flags::integer(0, flags::kMaxSteps));
     cli.add_option("--adam-lr", c.adam_lr, "learning rate of the adam method")->check(flags::positive());
+    cli.add_option("--n-dis", c.n_dis, "sngan: discriminator steps per generator step")->check(flags::integer(1, 1000));
     cli.add_option("--rtol", c.rtol, "adaptive methods: relative tolerance")->check(flags::real(0, 1, true));
     cli.add_option("--atol", c.atol, "adaptive methods: absolute tolerance")->check(flags::nonnegative());
+    cli.add_option("--max-iterations", c.max_iterations, "implicit methods: iteration cap per step (tolerance: --rtol, --atol)")
+        ->check(flags::integer(1, 10000));
     cli.add_option("--figure-steps", c.figure_steps, "four steps shown in mog.png (default 0, 1/3, 2/3, end)")
         ->check(flags::integer_list(0, flags::kMaxSteps));
     cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");
@@ -334,7 +301,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return cli.exit(e);
     }
-    figure_points(c);  // a bad --figure-steps is refused before anything is written
+    figure_points(c);  // a bad --figure-steps or method is refused before anything is written
+    for (const std::string& m : c.compare.empty() ? std::vector<std::string>{c.method} : app::flags::split(c.compare))
+      solvers::make_stepper(m);
     if (c.compare.empty()) {
       run_one(c, c.out);
       return 0;

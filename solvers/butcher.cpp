@@ -49,6 +49,12 @@ ButcherTableau rk4() {
               {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}, {0, 0.5, 0.5, 1});
 }
 
+ButcherTableau extragradient() {
+  // Korpelevich (1976): evaluate at the look-ahead point y + h v(y), step from y with that
+  // velocity. As a tableau: a21 = 1, b = (0, 1); first order (sum b c = 1, not 1/2), which
+  // the paper's Appendix F sets beside the higher-order methods.
+  return make("extragradient", 1, 0, {{0, 0}, {1, 0}}, {0, 1}, {0, 1});
+}
 ButcherTableau fehlberg23() {
   // E. Fehlberg (1969), NASA TR R-315: the order-2 solution advances, the order-3 one
   // estimates its local error (the paper tracks this estimate over training).
@@ -86,6 +92,7 @@ ButcherTableau tableau_by_name(const std::string& name) {
   if (name == "rk2" || name == "heun") return heun();
   if (name == "midpoint") return midpoint();
   if (name == "rk4") return rk4();
+  if (name == "extragradient") return extragradient();
   if (name == "fehlberg" || name == "rkf23") return fehlberg23();
   if (name == "bs32") return bogacki_shampine();
   if (name == "dopri5") return dormand_prince();
@@ -94,6 +101,6 @@ ButcherTableau tableau_by_name(const std::string& name) {
   ODEGAN_FAIL("unknown ODE method '", name, "': expected one of ", all);
 }
 
-std::vector<std::string> tableau_names() { return {"euler", "rk2", "heun", "midpoint", "rk4", "fehlberg", "bs32", "dopri5"}; }
+std::vector<std::string> tableau_names() { return {"euler", "rk2", "heun", "midpoint", "rk4", "extragradient", "fehlberg", "bs32", "dopri5"}; }
 
 }  // namespace odegan::solvers

@@ -28,11 +28,12 @@ ButcherTableau euler();             // order 1: simultaneous gradient descent
 ButcherTableau heun();              // order 2: k2 at y + h k1, weights 1/2 1/2
 ButcherTableau midpoint();          // order 2: k2 at y + h/2 k1, weight 1 on k2
 ButcherTableau rk4();               // classic order 4
+ButcherTableau extragradient();     // order 1: y1 = y + h v(y + h v(y)), the look-ahead step of the extragradient method
 ButcherTableau fehlberg23();        // Fehlberg's RK 2(3): steps with order 2, estimates with order 3
 ButcherTableau bogacki_shampine();  // 3(2), for adaptive stepping
 ButcherTableau dormand_prince();    // 5(4), for adaptive stepping
 
-// By name: euler, rk2 | heun, midpoint, rk4, fehlberg | rkf23, bs32, dopri5.
+// By name: euler, rk2 | heun, midpoint, rk4, extragradient, fehlberg | rkf23, bs32, dopri5.
 ButcherTableau tableau_by_name(const std::string& name);
 std::vector<std::string> tableau_names();
 

@@ -109,7 +109,18 @@ GanGame::GanGame(Players players, BatchFn batches, GameOptions options)
   ODEGAN_CHECK(n_theta_ > 0 && num_phi() > 0, "GanGame: both players need parameters");
 }
 
-Batch GanGame::next_batch() { return batches_(); }
+void GanGame::set_state(const Tensor& y) {
+  check_defined(y, "GanGame::set_state", "state");
+  ODEGAN_CHECK(y.numel() == state_.numel(), "GanGame::set_state: the point has ", y.numel(), " values, the state ",
+               state_.numel());
+  if (y.data_ptr() == state_.data_ptr() && y.dtype() == state_.dtype() && y.device() == state_.device()) return;
+  state_.copy_(y.reshape({state_.numel()}));
+}
+
+void GanGame::apply_regulariser(const Tensor& g_theta, double h) {
+  Tensor th = theta();
+  kernels::axpby(-h * opt_.reg_lambda, g_theta, 1.0, th);
+}
 
 void GanGame::losses(const Batch& batch, Var& loss_d, Var& loss_g) {
   Var fake = players_.generate(Var(batch.z), batch.fake_labels);
@@ -135,7 +146,8 @@ void GanGame::losses(const Batch& batch, Var& loss_d, Var& loss_g) {
   }
 }
 
-void GanGame::velocity_into(const Batch& batch, Tensor& v, StepStats* stats, bool d_part, bool g_part) {
+void GanGame::velocity(const Batch& batch, Tensor& v, StepStats* stats, Part part) {
+  const bool d_part = part != Part::generator, g_part = part != Part::discriminator;
   Var ld, lg;
   losses(batch, ld, lg);
   Tensor gt = grads_.slice(0, n_theta_), gp = grads_.slice(n_theta_, grads_.numel());
@@ -163,8 +175,6 @@ void GanGame::velocity_into(const Batch& batch, Tensor& v, StepStats* stats, boo
     if (g_part) stats->grad_norm_g = std::sqrt(s[3]);
   }
 }
-
-void GanGame::velocity(const Batch& batch, Tensor& v, StepStats* stats) { velocity_into(batch, v, stats, true, true); }
 
 void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tensor& v, StepStats* stats) {
   Var ld, lg;
@@ -203,160 +213,54 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   }
 }
 
-void GanGame::begin_step(StepStats& stats) {
-  shared_ = next_batch();
-  if (!v_tmp_.defined()) v_tmp_ = Tensor::empty_like(state_);
-  if (opt_.reg_lambda > 0) {
-    if (!reg_.defined()) reg_ = Tensor::empty({n_theta_}, state_.dtype(), state_.device());
-    regulariser_and_velocity(shared_, reg_, v_tmp_, &stats);
-  } else {
-    velocity(shared_, v_tmp_, &stats);
-  }
-  if (opt_.per_player) start_ = state_.clone();
-}
-
-Velocity GanGame::stage_field(double t0) {
-  return [this, t0](const Tensor&, double t, Tensor& k) {
-    if (t == t0) {  // the first stage (c = 0) is the start point: its velocity is known
-      k.copy_(v_tmp_);
-      return;
+std::function<void(const Tensor& u, Tensor& out)> GanGame::jacobian_transpose(const Batch& batch) {
+  Var ld, lg;
+  losses(batch, ld, lg);
+  GradOptions keep;
+  keep.create_graph = true;
+  keep.allow_unused = true;
+  std::vector<Var> params = players_.discriminator->parameters();
+  const std::vector<Var> g_params = players_.generator->parameters();
+  // v = -[d l_D / d theta; d l_G / d phi], recorded.
+  std::vector<Var> grads = grad({ld}, params, {}, keep);
+  const std::vector<Var> g_phi = grad({lg}, g_params, {}, keep);
+  grads.insert(grads.end(), g_phi.begin(), g_phi.end());
+  params.insert(params.end(), g_params.begin(), g_params.end());
+  const int64_t n = state_.numel();
+  // J^T u = d (v . u) / dy = d (g . (-u)) / dy. Gradients that are constant (no graph, or
+  // unused) contribute nothing.
+  return [grads, params, n](const Tensor& u, Tensor& out) {
+    ODEGAN_CHECK(u.numel() == n && out.numel() == n, "jacobian_transpose: u and out need ", n, " values, got ",
+                 u.numel(), " and ", out.numel());
+    std::vector<Var> outputs;
+    std::vector<Var> weights;
+    int64_t at = 0;
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const Var& g = grads[i];
+      if (g.defined() && g.requires_grad()) {
+        Tensor w = Tensor::empty(params[i].shape(), u.dtype(), u.device());
+        kernels::lincomb(w, -1.0, u.reshape({n}).view(at, params[i].shape()), {});
+        outputs.push_back(g);
+        weights.push_back(Var(w));
+      }
+      at += params[i].numel();
     }
-    Batch b = opt_.fresh_batch_per_stage ? next_batch() : shared_;
-    if (!opt_.per_player) {
-      velocity(b, k);
-      return;
+    out.zero_();
+    if (outputs.empty()) return;
+    GradOptions o;
+    o.retain_graph = true;
+    o.allow_unused = true;
+    const std::vector<Var> jt = grad(outputs, params, weights, o);
+    at = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int64_t k = params[i].numel();
+      if (jt[i].defined()) {
+        Tensor dst = out.reshape({n}).view(at, params[i].shape());
+        dst.copy_(jt[i].data());
+      }
+      at += k;
     }
-    // Each player moves against the other frozen at the step's start.
-    Tensor th = theta(), ph = phi();
-    Tensor th_stage = th.clone(), ph_stage = ph.clone();
-    ph.copy_(start_.slice(n_theta_, start_.numel()));
-    velocity_into(b, k, nullptr, true, false);
-    ph.copy_(ph_stage);
-    th.copy_(start_.slice(0, n_theta_));
-    velocity_into(b, k, nullptr, false, true);
-    th.copy_(th_stage);
   };
-}
-
-void GanGame::end_step(StepStats& stats, double h) {
-  stats.h = h;
-  if (opt_.reg_lambda > 0) {
-    Tensor th = theta();
-    kernels::axpby(-h * opt_.reg_lambda, reg_, 1.0, th);
-  }
-  stats.finite = std::isfinite(stats.loss_d) && std::isfinite(stats.loss_g) && kernels::all_finite(state_);
-}
-
-StepStats GanGame::step(RungeKutta& rk, double h) {
-  StepStats stats;
-  begin_step(stats);
-  StepInfo info = rk.step(state_, 0.0, h, stage_field(0.0));
-  stats.evaluations = info.evaluations;
-  stats.error = info.error;
-  end_step(stats, h);
-  return stats;
-}
-
-StepStats GanGame::step_adaptive(AdaptiveRungeKutta& rk) {
-  StepStats stats;
-  begin_step(stats);
-  StepInfo info = rk.step(state_, 0.0, stage_field(0.0));
-  stats.evaluations = info.evaluations;
-  stats.error = info.error;
-  end_step(stats, info.h);
-  return stats;
-}
-
-StepStats GanGame::step_adam(const ButcherTableau& tab, Adam& adam, double h) {
-  ODEGAN_CHECK(tab.sequential(), "RK + Adam needs a sequential method (euler, rk2, midpoint, rk4), not ", tab.name);
-  // As the reference CIFAR code: each stage point is y0 moved by one Adam update of the
-  // scaled gradient (Adam's moments advance at every stage), the final update is Adam on
-  // sum_i b_i g_i from y0, and the regulariser enters the first gradient with weight
-  // lambda / b_1 (so that it contributes lambda * g_theta to the final combination).
-  StepStats stats;
-  stats.h = h;
-  adam.set_lr(h);
-  shared_ = next_batch();
-  Tensor g = Tensor::empty_like(state_);
-  const bool reg = opt_.reg_lambda > 0;
-  if (reg) {
-    if (!reg_.defined()) reg_ = Tensor::empty({n_theta_}, state_.dtype(), state_.device());
-    regulariser_and_velocity(shared_, reg_, g, &stats);
-  } else {
-    velocity(shared_, g, &stats);
-  }
-  kernels::lincomb(g, -1.0, g, {});  // gradients, not velocities
-  if (reg) {
-    Tensor gt = g.slice(0, n_theta_);
-    kernels::axpby(opt_.reg_lambda / tab.b[0], reg_, 1.0, gt);
-  }
-  Tensor y0 = state_.clone();
-  Tensor acc = Tensor::zeros_like(state_);
-  kernels::axpby(tab.b[0], g, 1.0, acc);
-  for (int i = 1; i < tab.stages(); ++i) {
-    Tensor scaled = Tensor::empty_like(g);
-    kernels::lincomb(scaled, tab.a[i][i - 1], g, {});
-    state_.copy_(y0);
-    adam.step(state_, scaled);
-    Batch b = opt_.fresh_batch_per_stage ? next_batch() : shared_;
-    velocity(b, g);
-    kernels::lincomb(g, -1.0, g, {});
-    kernels::axpby(tab.b[i], g, 1.0, acc);
-  }
-  state_.copy_(y0);
-  adam.step(state_, acc);
-  stats.evaluations = tab.stages();
-  stats.finite = std::isfinite(stats.loss_d) && std::isfinite(stats.loss_g) && kernels::all_finite(state_);
-  return stats;
-}
-
-StepStats GanGame::step_optimizer(Adam& adam) {
-  StepStats stats;
-  shared_ = next_batch();
-  Tensor g = Tensor::empty_like(state_);
-  if (opt_.reg_lambda > 0) {
-    if (!reg_.defined()) reg_ = Tensor::empty({n_theta_}, state_.dtype(), state_.device());
-    regulariser_and_velocity(shared_, reg_, g, &stats);
-  } else {
-    velocity(shared_, g, &stats);
-  }
-  kernels::lincomb(g, -1.0, g, {});
-  if (opt_.reg_lambda > 0) {
-    Tensor gt = g.slice(0, n_theta_);
-    kernels::axpby(opt_.reg_lambda, reg_, 1.0, gt);
-  }
-  adam.step(state_, g);
-  stats.evaluations = 1;
-  stats.h = adam.options().lr;
-  stats.finite = std::isfinite(stats.loss_d) && std::isfinite(stats.loss_g) && kernels::all_finite(state_);
-  return stats;
-}
-
-StepStats GanGame::step_alternating(Adam& adam_d, Adam& adam_g, int n_dis) {
-  ODEGAN_CHECK(n_dis >= 1, "alternating updates need n_dis >= 1, got ", n_dis);
-  StepStats stats;
-  Tensor v = Tensor::empty_like(state_);
-  Tensor th = theta(), ph = phi();
-  Tensor gt = grads_.slice(0, n_theta_), gp = grads_.slice(n_theta_, grads_.numel());
-  for (int i = 0; i < n_dis; ++i) {
-    velocity_into(next_batch(), v, &stats, true, false);
-    adam_d.step(th, gt);
-  }
-  velocity_into(next_batch(), v, &stats, false, true);
-  adam_g.step(ph, gp);
-  stats.evaluations = n_dis + 1;
-  stats.h = adam_g.options().lr;
-  stats.finite = std::isfinite(stats.loss_d) && std::isfinite(stats.loss_g) && kernels::all_finite(state_);
-  return stats;
-}
-
-double GanGame::error_estimate(double h) {
-  Tensor saved = state_.clone();
-  Batch b = next_batch();
-  RungeKutta rkf(fehlberg23());
-  StepInfo info = rkf.step(state_, 0.0, h, [&](const Tensor&, double, Tensor& k) { velocity(b, k); });
-  state_.copy_(saved);
-  return info.error;
 }
 
 }  // namespace odegan::solvers

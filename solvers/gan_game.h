@@ -1,9 +1,10 @@
 // The GAN game as an ODE: from a generator G (parameters phi), a discriminator D
 // (parameters theta), a loss and a data source it builds the velocity
 //   v(theta, phi) = -[d l_D / d theta,  d l_G / d phi]
-// over ONE flat state y = [theta; phi], the regulariser g_theta = grad_theta ||d l_G / d phi||^2
-// (a gradient of a gradient), and one training step of Algorithm 1 of the ODE-GAN paper:
-//   g = g_theta(y);  y = ODEStep(y, v, h);  theta -= h * lambda * g.
+// over ONE flat state y = [theta; phi], and the regulariser
+// g_theta = grad_theta ||d l_G / d phi||^2 (a gradient of a gradient). It is the vector
+// field only: how the state moves (Runge-Kutta, multistep, implicit, Adam, ...) is a
+// Stepper's business (solvers/stepper.h).
 #pragma once
 #include <functional>
 #include <memory>
@@ -12,7 +13,6 @@
 #include "autodiff/var.h"
 #include "core/rng.h"
 #include "layers/module.h"
-#include "solvers/optimizers.h"
 #include "solvers/runge_kutta.h"
 
 namespace odegan::solvers {
@@ -69,8 +69,11 @@ struct StepStats {
   double grad_norm_d = 0, grad_norm_g = 0;  // ||d l_D / d theta||, ||d l_G / d phi||
   double reg_norm = 0;                      // ||g_theta||
   double error = -1;                        // embedded error estimate (when computed)
-  double h = 0;
-  int evaluations = 0;
+  double h = 0;                             // the step taken
+  int evaluations = 0;                      // velocity evaluations (batches through both players)
+  int rejected = 0;                         // adaptive methods: rejected tries before the accepted step
+  int iterations = -1;                      // implicit methods: solver iterations (-1: not implicit)
+  bool converged = true;                    // implicit methods: the iteration met its tolerance
   bool finite = true;  // all of the above and the new state are finite
 };
 
@@ -82,8 +85,10 @@ class GanGame {
  public:
   GanGame(Players players, BatchFn batches, GameOptions options);
 
-  // y = [theta; phi]: the flat state (D's parameters, then G's) that the solvers move.
+  // y = [theta; phi]: the flat state (D's parameters, then G's) that the steppers move.
+  // The players' parameters are views into it.
   Tensor& state() { return state_; }
+  const Tensor& state() const { return state_; }
   Tensor theta() { return state_.slice(0, n_theta_); }
   Tensor phi() { return state_.slice(n_theta_, state_.numel()); }
   int64_t num_theta() const { return n_theta_; }
@@ -92,40 +97,37 @@ class GanGame {
   Players& players() { return players_; }
   nn::Module& pair() { return *pair_; }
 
-  // v(y) for one batch, into `v` (the state's layout). Fills `stats` with losses and
+  // The next batch from the data source.
+  Batch next_batch() { return batches_(); }
+  // Moves the players to y (state layout). Nothing is copied when y is the state buffer
+  // itself, as it is for the Runge-Kutta integrators, which move the state in place.
+  void set_state(const Tensor& y);
+
+  // Which players' velocities an evaluation computes.
+  enum class Part { both, discriminator, generator };
+  // v at the current state for one batch, into `v` (the state's layout; with a `part`
+  // only that player's slice is written). Fills `stats` with the losses and the computed
   // gradient norms when given.
-  void velocity(const Batch& batch, Tensor& v, StepStats* stats = nullptr);
-  // g_theta = grad_theta ||d l_G / d phi||^2 into `out` (theta's layout), and, from the same
-  // forward and backward, the velocity v for this batch (the first stage's).
+  void velocity(const Batch& batch, Tensor& v, StepStats* stats = nullptr, Part part = Part::both);
+  // g_theta = grad_theta ||d l_G / d phi||^2 into `g_theta` (theta's layout) and, from the
+  // same forward and backward, the velocity v for this batch.
   void regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tensor& v, StepStats* stats);
-
-  // One step of Algorithm 1 with an explicit Runge-Kutta method (or Adam-preconditioned
-  // stages, see RungeKuttaAdam). The regulariser is evaluated once, at the start point.
-  StepStats step(RungeKutta& rk, double h);
-  // Adaptive step size (embedded method with error control); the step taken is in
-  // StepStats::h and the next proposal in the integrator.
-  StepStats step_adaptive(AdaptiveRungeKutta& rk);
-  // Same with the reference code's "RK + Adam": stage and final updates go through Adam.
-  StepStats step_adam(const ButcherTableau& tab, Adam& adam, double h);
-  // Simultaneous gradient descent with an optimiser (the baselines; equal to Euler for Sgd).
-  StepStats step_optimizer(Adam& adam);
-  // SN-GAN style alternating updates: n_dis discriminator steps, then one generator step.
-  StepStats step_alternating(Adam& adam_d, Adam& adam_g, int n_dis);
-
-  // The embedded (Fehlberg 2(3)) local error estimate for a step of size h from the current
-  // state on one batch, without moving the state (for the paper's error tracking).
-  double error_estimate(double h);
+  // theta -= h lambda g_theta (the last line of Algorithm 1).
+  void apply_regulariser(const Tensor& g_theta, double h);
+  // The field's linearisation at the current state for one batch: a function that maps u
+  // (state layout) to J^T u, J = dv/dy (the game's Jacobian; its eigenvalues are J^T's).
+  // The forward pass and first backward are recorded once, with their graph; each product
+  // is one more backward through it (a double backward). Batch norm stays in training
+  // mode, as in the field the steppers integrate. The function holds the graph: drop it
+  // to free the memory. The state must not move while it is used.
+  std::function<void(const Tensor& u, Tensor& out)> jacobian_transpose(const Batch& batch);
+  // The loss gradients [d l_D / d theta; d l_G / d phi] of the last evaluation (the
+  // velocity is their negative); the optimiser baselines step along them.
+  const Tensor& loss_gradients() const { return grads_; }
 
  private:
-  Batch next_batch();
   // Evaluates losses for a batch at the current parameters (graph recorded).
   void losses(const Batch& batch, Var& loss_d, Var& loss_g);
-  void velocity_into(const Batch& batch, Tensor& v, StepStats* stats, bool d_part, bool g_part);
-  // The start of every ODE step: a batch, the regulariser and the first velocity.
-  void begin_step(StepStats& stats);
-  // The velocity field of the current step (stage 0 reuses the start's velocity).
-  Velocity stage_field(double t0);
-  void end_step(StepStats& stats, double h);
 
   Players players_;
   std::shared_ptr<nn::Module> pair_;
@@ -133,8 +135,6 @@ class GanGame {
   GameOptions opt_;
   Tensor state_, grads_;
   int64_t n_theta_ = 0;
-  Tensor reg_, v_tmp_, start_;
-  Batch shared_;
 };
 
 }  // namespace odegan::solvers

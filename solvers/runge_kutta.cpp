@@ -35,28 +35,39 @@ size_t RungeKutta::workspace_bytes() const {
   return n;
 }
 
-StepInfo RungeKutta::step(Tensor& y, double t, double h, const Velocity& v) {
+StepInfo RungeKutta::step(Tensor& y, double t, double h, const Velocity& v, const Tensor* v_start) {
   check_defined(y, "RungeKutta::step", "state");
   ODEGAN_CHECK(is_floating(y.dtype()), "RungeKutta::step: state must be float, got ", describe(y));
   Tensor flat = y.reshape({y.numel()});
   ensure(flat);
-  return tab_.sequential() ? step_sequential(flat, t, h, v) : step_general(flat, t, h, v);
+  if (v_start) ODEGAN_CHECK(v_start->numel() == flat.numel(), "RungeKutta::step: v_start has ", v_start->numel(),
+                            " values, the state ", flat.numel());
+  return tab_.sequential() ? step_sequential(flat, t, h, v, v_start) : step_general(flat, t, h, v, v_start);
 }
 
 // Every stage point is y0 + h a[i][i-1] k_{i-1}, so one velocity buffer suffices:
 //   y <- y0 + h a k;  k <- v(y);  acc <- acc + h b_i k;  ...;  y <- acc + h b_s k_s
-StepInfo RungeKutta::step_sequential(Tensor& y, double t, double h, const Velocity& v) {
+StepInfo RungeKutta::step_sequential(Tensor& y, double t, double h, const Velocity& v, const Tensor* v_start) {
   const int s = tab_.stages();
   Tensor& k = k_[0];
+  auto stage0 = [&] {
+    if (v_start)
+      k.copy_(v_start->reshape({k.numel()}));
+    else
+      v(y, t, k);
+  };
   if (s == 1) {  // Euler
-    v(y, t, k);
+    stage0();
     lincomb(y, 1.0, y, {{h * tab_.b[0], k}});
     return {h, -1, 1, 0};
   }
   y0_.copy_(y);
   for (int i = 0; i < s; ++i) {
     if (i > 0) lincomb(y, 1.0, y0_, {{h * tab_.a[i][i - 1], k}});
-    v(y, t + tab_.c[i] * h, k);
+    if (i == 0)
+      stage0();
+    else
+      v(y, t + tab_.c[i] * h, k);
     if (i == 0)
       lincomb(acc_, 1.0, y0_, {{h * tab_.b[0], k}});
     else if (i < s - 1)
@@ -68,7 +79,7 @@ StepInfo RungeKutta::step_sequential(Tensor& y, double t, double h, const Veloci
 }
 
 // General tableaus keep every stage velocity: y_i = y0 + h sum_j a[i][j] k_j.
-StepInfo RungeKutta::step_general(Tensor& y, double t, double h, const Velocity& v) {
+StepInfo RungeKutta::step_general(Tensor& y, double t, double h, const Velocity& v, const Tensor* v_start) {
   const int s = tab_.stages();
   y0_.copy_(y);
   auto combine = [&](Tensor& out, const std::vector<double>& w) {
@@ -79,7 +90,10 @@ StepInfo RungeKutta::step_general(Tensor& y, double t, double h, const Velocity&
   };
   for (int i = 0; i < s; ++i) {
     if (i > 0) combine(y, tab_.a[i]);
-    v(y, t + tab_.c[i] * h, k_[i]);
+    if (i == 0 && v_start)
+      k_[0].copy_(v_start->reshape({y.numel()}));
+    else
+      v(y, t + tab_.c[i] * h, k_[i]);
   }
   StepInfo info{h, -1, s, 0};
   if (tab_.embedded()) {
@@ -102,7 +116,7 @@ AdaptiveRungeKutta::AdaptiveRungeKutta(ButcherTableau tableau, double h0, Adapti
   ODEGAN_CHECK(h0 > 0, "adaptive stepping: initial step must be positive, got ", h0);
 }
 
-StepInfo AdaptiveRungeKutta::step(Tensor& y, double t, const Velocity& v, double t_end) {
+StepInfo AdaptiveRungeKutta::step(Tensor& y, double t, const Velocity& v, double t_end, const Tensor* v_start) {
   using kernels::Binary;
   using kernels::Unary;
   const ButcherTableau& tab = rk_.tableau();
@@ -113,7 +127,7 @@ StepInfo AdaptiveRungeKutta::step(Tensor& y, double t, const Velocity& v, double
     double h = std::min(h_, t_end - t);
     ODEGAN_CHECK(h >= opt_.h_min || h == t_end - t, "adaptive stepping: step size fell below ", opt_.h_min,
                  " at t = ", t, " (the problem may be stiff, or the velocity not finite)");
-    StepInfo info = rk_.step(y, t, h, v);
+    StepInfo info = rk_.step(y, t, h, v, v_start);
     total.evaluations += info.evaluations;
     // Scaled RMS error: e / (atol + rtol * max(|y0|, |y1|)).
     Tensor scale = kernels::binary(Binary::maximum, kernels::unary(Unary::abs, start.reshape({y.numel()})),

@@ -26,8 +26,10 @@ struct StepInfo {
 class RungeKutta {
  public:
   explicit RungeKutta(ButcherTableau tableau);
-  // Advances y in place by one step of size h from time t.
-  StepInfo step(Tensor& y, double t, double h, const Velocity& v);
+  // Advances y in place by one step of size h from time t. `v_start`, when given, is
+  // v(y, t), already known to the caller (a GAN step computes it together with the
+  // regulariser): the first stage uses it instead of calling v.
+  StepInfo step(Tensor& y, double t, double h, const Velocity& v, const Tensor* v_start = nullptr);
   const ButcherTableau& tableau() const { return tab_; }
   // Bytes held by this integrator's buffers (besides y itself).
   size_t workspace_bytes() const;
@@ -38,8 +40,8 @@ class RungeKutta {
 
  private:
   void ensure(const Tensor& y);
-  StepInfo step_sequential(Tensor& y, double t, double h, const Velocity& v);
-  StepInfo step_general(Tensor& y, double t, double h, const Velocity& v);
+  StepInfo step_sequential(Tensor& y, double t, double h, const Velocity& v, const Tensor* v_start);
+  StepInfo step_general(Tensor& y, double t, double h, const Velocity& v, const Tensor* v_start);
 
   ButcherTableau tab_;
   Tensor y0_, acc_;         // start state and running combination
@@ -62,8 +64,9 @@ class AdaptiveRungeKutta {
  public:
   AdaptiveRungeKutta(ButcherTableau tableau, double h0, AdaptiveOptions options = {});
   // Takes one accepted step (retrying with smaller h as needed); y and the proposal for
-  // the next step are updated. Never steps past t_end when given.
-  StepInfo step(Tensor& y, double t, const Velocity& v, double t_end = INFINITY);
+  // the next step are updated. Never steps past t_end when given. `v_start` as in
+  // RungeKutta::step (valid for every try: they all start at y).
+  StepInfo step(Tensor& y, double t, const Velocity& v, double t_end = INFINITY, const Tensor* v_start = nullptr);
   double proposal() const { return h_; }
   void set_proposal(double h) { h_ = h; }
   const ButcherTableau& tableau() const { return rk_.tableau(); }

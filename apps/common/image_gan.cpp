@@ -10,6 +10,7 @@
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
 #include "apps/common/tensorboard.h"
+#include "apps/common/training.h"
 #include "autodiff/var.h"
 #include "core/staging.h"
 #include "data/dataset.h"
@@ -17,7 +18,7 @@
 #include "data/loader.h"
 #include "layers/models/dcgan.h"
 #include "layers/models/resnet.h"
-#include "solvers/runge_kutta.h"
+#include "solvers/stepper.h"
 
 namespace odegan::app {
 
@@ -51,6 +52,9 @@ json ImageGanConfig::to_json() const {
           {"adam_beta1", adam_beta1},
           {"adam_beta2", adam_beta2},
           {"n_dis", n_dis},
+          {"rtol", rtol},
+          {"atol", atol},
+          {"max_iterations", max_iterations},
           {"spectral_norm", spectral_norm},
           {"out", out},
           {"device", device},
@@ -84,6 +88,9 @@ const std::map<std::string, std::pair<std::string, CLI::Validator>>& numeric_che
       {"adam_beta1", {"--adam-beta1", flags::real(0, 1, false, true)}},
       {"adam_beta2", {"--adam-beta2", flags::real(0, 1, false, true)}},
       {"n_dis", {"--n-dis", flags::integer(1, 1000)}},
+      {"rtol", {"--rtol", flags::real(0, 1, true)}},
+      {"atol", {"--atol", flags::nonnegative()}},
+      {"max_iterations", {"--max-iterations", flags::integer(1, 10000)}},
       {"steps", {"--steps", flags::integer(0, flags::kMaxSteps)}},
       {"batch", {"--batch", flags::integer(1, 1 << 20)}},
       {"seed", {"--seed", flags::integer(0, INT64_MAX)}},
@@ -136,6 +143,7 @@ ImageGanConfig ImageGanConfig::from_json(const json& j, const std::string& sourc
   get("method", c.method), get("h", c.h), get("schedule", c.schedule), get("lambda", c.lambda), get("loss", c.loss);
   get("shared_batches", c.shared_batches), get("per_player", c.per_player), get("adam_lr", c.adam_lr);
   get("adam_beta1", c.adam_beta1), get("adam_beta2", c.adam_beta2), get("n_dis", c.n_dis);
+  get("rtol", c.rtol), get("atol", c.atol), get("max_iterations", c.max_iterations);
   get("spectral_norm", c.spectral_norm), get("out", c.out), get("device", c.device), get("steps", c.steps);
   get("batch", c.batch), get("seed", c.seed), get("log_every", c.log_every), get("sample_every", c.sample_every);
   get("checkpoint_every", c.checkpoint_every), get("error_every", c.error_every), get("dtype", c.dtype);
@@ -152,8 +160,7 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   checked(cli.add_option("--seed", c.seed, "random seed"), "seed");
   checked(cli.add_option("--batch", c.batch, "batch size per RK stage"), "batch");
   checked(cli.add_option("--latent", c.latent, "latent dimension"), "latent");
-  cli.add_option("--method", c.method,
-                 "ODE method (euler, rk2, midpoint, rk4, fehlberg, ...), <method>_adam (RK + Adam), gd, adam, sngan");
+  cli.add_option("--method", c.method, solvers::stepper_help() + " (sngan also turns spectral norm on)");
   checked(cli.add_option("--h", c.h, "step size (the learning rate for RK + Adam)"), "h");
   cli.add_option("--schedule", c.schedule, "reference (h/4 for 500 steps, then h, h/2 after 400k) or constant");
   checked(cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)"), "lambda");
@@ -164,6 +171,10 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   checked(cli.add_option("--adam-beta1", c.adam_beta1, "adam / sngan: beta1"), "adam_beta1");
   checked(cli.add_option("--adam-beta2", c.adam_beta2, "adam / sngan: beta2"), "adam_beta2");
   checked(cli.add_option("--n-dis", c.n_dis, "sngan: discriminator steps per generator step"), "n_dis");
+  checked(cli.add_option("--rtol", c.rtol, "adaptive and implicit methods: relative tolerance"), "rtol");
+  checked(cli.add_option("--atol", c.atol, "adaptive and implicit methods: absolute tolerance"), "atol");
+  checked(cli.add_option("--max-iterations", c.max_iterations, "implicit methods: iteration cap per step"),
+          "max_iterations");
   cli.add_flag("--spectral-norm", c.spectral_norm, "spectral normalisation in D (always on for sngan)");
   checked(cli.add_option("--width-mult", c.width, "channel multiplier (shrinks the networks for CPU runs)"), "width");
   checked(cli.add_option("--image-size", c.image_size, "image side"), "image_size");
@@ -312,6 +323,13 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   c.image_size = dataset->sample_shape()[2];
   c.num_classes = dataset->num_classes();
   const bool conditional = c.arch == "imagenet_resnet" && c.conditional;
+  // The method, from the one registry every app uses (solvers/stepper.h).
+  solvers::StepperOptions so;
+  so.adam = {c.adam_lr, c.adam_beta1, c.adam_beta2, 1e-8};
+  so.n_dis = c.n_dis;
+  so.adaptive = solvers::AdaptiveOptions{c.atol, c.rtol};
+  so.implicit = solvers::ImplicitOptions{c.rtol, c.atol, c.max_iterations};
+  std::unique_ptr<solvers::Stepper> stepper = solvers::make_stepper(c.method, so);
   if (c.method == "sngan") c.spectral_norm = true;
 
   solvers::Players players = build_players(c, dtype, dev);
@@ -361,66 +379,24 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   gopt.per_player = c.per_player;
   gopt.fresh_batch_per_stage = !c.shared_batches;
   // The SN-GAN baseline trains without the regulariser; every other method uses lambda.
-  gopt.reg_lambda = c.method == "sngan" ? 0.0 : c.lambda;
+  gopt.reg_lambda = stepper->uses_regulariser() ? c.lambda : 0.0;
   solvers::GanGame game(players, batches, gopt);
 
-  // The method.
-  std::unique_ptr<solvers::RungeKutta> rk;
-  solvers::ButcherTableau tab;
-  bool adam_rk = false;
-  solvers::Adam adam({c.adam_lr, c.adam_beta1, c.adam_beta2, 1e-8}), adam_d = adam, adam_g = adam;
-  const std::string& m = c.method;
-  if (m == "gd") {
-    rk = std::make_unique<solvers::RungeKutta>(solvers::euler());
-  } else if (m == "adam" || m == "sngan") {
-    // optimiser baselines, below
-  } else if (m.size() > 5 && m.substr(m.size() - 5) == "_adam") {
-    adam_rk = true;
-    tab = solvers::tableau_by_name(m.substr(0, m.size() - 5));
-  } else {
-    rk = std::make_unique<solvers::RungeKutta>(solvers::tableau_by_name(m));
-  }
-
   if (ck) {
-    ck->copy_into(game.state(), "state");
-    for (auto& [name, buf] : players.generator->named_buffers()) ck->copy_into(*buf, "g." + name);
-    for (auto& [name, buf] : players.discriminator->named_buffers()) ck->copy_into(*buf, "d." + name);
-    auto load_adam = [&](solvers::Adam& a, const std::string& k) {
-      const int64_t steps = ck->get_int(k + "_steps", 0, Checkpoint::kMaxStep);
-      if (ck->tensors.count(k + ".m")) {
-        for (const char* part : {".m", ".v"})
-          ODEGAN_CHECK(ck->tensor(k + part).numel() == game.state().numel(), "checkpoint '", ck->path, "' has ", k,
-                       part, " of ", ck->tensor(k + part).numel(), " values, this config needs ",
-                       game.state().numel(), " (was it written with other --width-mult/--arch?)");
-        a.load_state({{"m", ck->tensor(k + ".m").to(dev)}, {"v", ck->tensor(k + ".v").to(dev)}}, steps);
-      }
-    };
-    load_adam(adam, "adam");
-    load_adam(adam_d, "adam_d");
-    load_adam(adam_g, "adam_g");
+    load_training_state(*ck, game, *stepper);
     std::printf("resuming %s from step %lld\n", c.out.c_str(), static_cast<long long>(start));
   }
   // The resume is valid: only now is config.json (re)written and are the logs cut back to
   // the checkpoint's step.
   write_json(c.out + "/config.json", c.to_json());
-  MetricsLog log(c.out + "/metrics.csv", kColumns, ck ? start : -1);
+  std::vector<std::string> columns = kColumns;
+  if (stepper->reports_iterations()) columns.push_back("iterations");
+  MetricsLog log(c.out + "/metrics.csv", columns, ck ? start : -1);
   JsonlLog jsonl(c.out + "/metrics.jsonl", ck ? start : -1);
   TensorBoardWriter tb(c.out, ck ? start : -1);
   auto checkpoint = [&](int64_t step) {
     Checkpoint k;
-    k.tensors["state"] = game.state();
-    for (auto& [name, p] : players.generator->named_parameters()) k.tensors["generator." + name] = p.data();
-    for (auto& [name, p] : players.discriminator->named_parameters()) k.tensors["discriminator." + name] = p.data();
-    for (auto& [name, buf] : players.generator->named_buffers()) k.tensors["g." + name] = *buf;
-    for (auto& [name, buf] : players.discriminator->named_buffers()) k.tensors["d." + name] = *buf;
-    auto save_adam = [&](solvers::Adam& a, const std::string& key) {
-      auto st = a.state();
-      if (!st.empty()) k.tensors[key + ".m"] = st.at("m"), k.tensors[key + ".v"] = st.at("v");
-      k.info[key + "_steps"] = a.steps();
-    };
-    save_adam(adam, "adam");
-    save_adam(adam_d, "adam_d");
-    save_adam(adam_g, "adam_g");
+    save_training_state(k, game, *stepper);
     // The logs on disk cover every step up to this checkpoint before it exists.
     log.sync();
     jsonl.sync();
@@ -430,7 +406,6 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     k.info["loader_batch"] = lp.batch;
     k.info["noise_seed"] = noise.seed();
     k.info["noise_offset"] = noise.offset();
-    k.info["method"] = c.method;
     k.info["config"] = c.to_json();
     save_checkpoint(ckpt_dir, step, k);
   };
@@ -478,16 +453,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   for (int64_t step = start; step < c.steps; ++step) {
     const double h = step_size(c, step);
     auto t0 = std::chrono::steady_clock::now();
-    solvers::StepStats s;
-    if (rk) {
-      s = game.step(*rk, h);
-    } else if (adam_rk) {
-      s = game.step_adam(tab, adam, h);
-    } else if (m == "adam") {
-      s = game.step_optimizer(adam);
-    } else {
-      s = game.step_alternating(adam_d, adam_g, c.n_dis);
-    }
+    solvers::StepStats s = stepper->step(game, h);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const int64_t done = step + 1;
     if (!s.finite) {
@@ -497,13 +463,16 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
                   "): a loss or the parameters are NaN/Inf. The last good checkpoint is kept in ", ckpt_dir,
                   "; try a smaller --h or a larger --lambda");
     }
-    if (c.error_every > 0 && done % c.error_every == 0) s.error = game.error_estimate(h);
+    if (c.error_every > 0 && done % c.error_every == 0) s.error = solvers::local_error_estimate(game, h);
     // Images through the networks per second: each velocity evaluation uses one batch of
     // real and one of generated images.
     const double ips = ms > 0 ? 1000.0 * static_cast<double>(c.batch * s.evaluations) / ms : 0;
     if (c.log_every > 0 && (done % c.log_every == 0 || done == c.steps)) {
-      log.append({double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h, s.error, ms, ips});
-      jsonl.append(json{{"step", done},
+      std::vector<double> row = {double(done), s.loss_d, s.loss_g, s.grad_norm_d, s.grad_norm_g, s.reg_norm, s.h,
+                                 s.error, ms, ips};
+      if (stepper->reports_iterations()) row.push_back(s.iterations);
+      log.append(row);
+      json line{{"step", done},
                     {"loss_d", s.loss_d},
                     {"loss_g", s.loss_g},
                     {"nash_loss_d", solvers::nash_loss_d(gopt.loss)},
@@ -514,7 +483,10 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
                     {"h", s.h},
                     {"error", s.error},
                     {"ms_per_step", ms},
-                    {"images_per_s", ips}});
+                    {"images_per_s", ips}};
+      if (stepper->reports_iterations()) line["iterations"] = s.iterations, line["converged"] = s.converged;
+      if (stepper->reports_error()) line["rejected"] = s.rejected;
+      jsonl.append(line);
       write_step_scalars(tb, done, s, gopt.loss, ms, ips);
     }
     if (c.sample_every > 0 && (done % c.sample_every == 0 || done == c.steps)) {

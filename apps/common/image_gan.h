@@ -33,7 +33,7 @@ struct ImageGanConfig {
   bool conditional = false;     // imagenet_resnet: class-conditional
   std::string init = "reference";
   // method
-  std::string method = "rk4";   // <tableau>, <tableau>_adam, gd, adam, sngan
+  std::string method = "rk4";   // a name from solvers/stepper.h's registry
   double h = 0.04;
   std::string schedule = "reference";  // reference (h/4 to step 500, h, h/2 after 400k) | constant
   double lambda = 0.02;
@@ -42,6 +42,8 @@ struct ImageGanConfig {
   bool per_player = false;
   double adam_lr = 2e-4, adam_beta1 = 0.0, adam_beta2 = 0.9;
   int n_dis = 5;
+  double rtol = 1e-3, atol = 1e-6;  // adaptive and implicit methods
+  int max_iterations = 20;          // implicit methods
   bool spectral_norm = false;   // forced on by the sngan method
   // run
   std::string out;

@@ -208,6 +208,8 @@ void write_step_scalars(TensorBoardWriter& tb, int64_t step, const solvers::Step
   tb.scalar("reg_norm", step, s.reg_norm);
   tb.scalar("h", step, s.h);
   if (s.error >= 0) tb.scalar("error", step, s.error);
+  if (s.iterations >= 0) tb.scalar("solver/iterations", step, s.iterations);
+  if (s.rejected > 0) tb.scalar("solver/rejected", step, s.rejected);
   tb.scalar("speed/ms_per_step", step, ms_per_step);
   if (images_per_s > 0) tb.scalar("speed/images_per_s", step, images_per_s);
 }

@@ -170,8 +170,9 @@ std::string mog_run() {
   if (dir.empty()) {
     dir = odegan::testing::temp_dir() + "/mog-valid";
     std::string log;
-    EXPECT_EQ(run(bin("odegan_mog") + " --device cpu --steps 4 --checkpoint-every 2 --eval-every 0 --batch 16 "
-                  "--eval-samples 16 --figure-steps 0,4 --out " + dir, &log), 0) << log;
+    // AB2: a method whose checkpoint carries stepper state (the velocity history).
+    EXPECT_EQ(run(bin("odegan_mog") + " --device cpu --method ab2 --steps 4 --checkpoint-every 2 --eval-every 0 "
+                  "--batch 16 --eval-samples 16 --figure-steps 0,4 --out " + dir, &log), 0) << log;
   }
   return dir;
 }
@@ -207,7 +208,9 @@ TEST(Checkpoints, EveryMetadataFieldIsValidatedNamingFileAndKey) {
       {"negative-offset", [](TensorMap&, json& j) { j["data_offset"] = -1; }, "key 'data_offset'"},
       {"float-seed", [](TensorMap&, json& j) { j["data_seed"] = 1.5; }, "key 'data_seed'"},
       {"no-seed", [](TensorMap&, json& j) { j.erase("data_seed"); }, "key 'data_seed' is missing"},
-      {"adam-steps", [](TensorMap&, json& j) { j["adam_steps"] = -1; }, "key 'adam_steps'"},
+      {"ab-count", [](TensorMap&, json& j) { j["ab_count"] = -1; }, "key 'ab_count'"},
+      {"ab-step", [](TensorMap&, json& j) { j["ab_h1"] = "0.1"; }, "key 'ab_h1'"},
+      {"ab-history", [](TensorMap& t, json&) { t["ab.f1"] = Tensor::zeros({7}); }, "'ab.f1' has 7 values"},
       {"method", [](TensorMap&, json& j) { j["method"] = "euler"; }, "--method euler"},
       {"not-object", [](TensorMap&, json& j) { j = json::array({1, 2}); }, "must be a JSON object"},
       {"no-state", [](TensorMap& t, json&) { t.erase("state"); }, "has no tensor 'state'"},
@@ -218,8 +221,9 @@ TEST(Checkpoints, EveryMetadataFieldIsValidatedNamingFileAndKey) {
     const std::string dir = corrupted(c.name, c.edit);
     const std::string config_before = read_file(dir + "/config.json");
     std::string log;
-    EXPECT_EQ(run(bin("odegan_mog") + " --device cpu --steps 6 --checkpoint-every 2 --eval-every 0 --batch 16 "
-                  "--eval-samples 16 --figure-steps 0,6 --resume --out " + dir, &log), 1) << c.name << "\n" << log;
+    EXPECT_EQ(run(bin("odegan_mog") + " --device cpu --method ab2 --steps 6 --checkpoint-every 2 --eval-every 0 "
+                  "--batch 16 --eval-samples 16 --figure-steps 0,6 --resume --out " + dir, &log), 1)
+        << c.name << "\n" << log;
     EXPECT_NE(log.find(c.expected), std::string::npos) << c.name << "\n" << log;
     EXPECT_NE(log.find("ckpt-000000004.safetensors"), std::string::npos) << c.name << "\n" << log;
     EXPECT_EQ(read_file(dir + "/config.json"), config_before) << c.name << ": a failed resume rewrote config.json";

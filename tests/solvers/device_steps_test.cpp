@@ -15,6 +15,7 @@
 #include "layers/models/dcgan.h"
 #include "solvers/butcher.h"
 #include "solvers/gan_game.h"
+#include "solvers/stepper.h"
 #include "solvers/optimizers.h"
 #include "solvers/runge_kutta.h"
 #include "solvers/toy_game.h"
@@ -101,8 +102,8 @@ TEST_P(StepOnDevice, DcganRk4PlusRegulariserStepIsItsDefinition) {
   EXPECT_GT(max_abs(g), 1e-6);  // the regulariser takes part
   // The step itself, from the same point.
   game.state().copy_(y0);
-  RungeKutta rk(rk4());
-  StepStats st = game.step(rk, h);
+  auto rk = make_stepper("rk4");
+  StepStats st = rk->step(game, h);
   EXPECT_TRUE(st.finite);
   EXPECT_EQ(st.evaluations, 4);
   const Tensor want = Tensor::from_vector<double>(expected, y0.shape());
@@ -112,8 +113,7 @@ TEST_P(StepOnDevice, DcganRk4PlusRegulariserStepIsItsDefinition) {
     // The same step on the CPU from the same start point and batch.
     auto ref = dcgan_game(Device::cpu(), DType::f64, lambda);
     EXPECT_TENSOR_NEAR(ref->game->state(), y0.to(Device::cpu()), 0, 0);
-    RungeKutta rk_cpu(rk4());
-    ref->game->step(rk_cpu, h);
+    make_stepper("rk4")->step(*ref->game, h);
     EXPECT_TENSOR_NEAR(game.state().to(Device::cpu()), ref->game->state(), 1e-10, 1e-12 * max_abs(want));
   }
 }
@@ -129,8 +129,8 @@ TEST_P(DeterministicTraining, TwoRunsGiveIdenticalBits) {
   kernels::set_deterministic(true);
   auto train = [&] {
     auto s = dcgan_game(device(), DType::f32, 0.1);
-    RungeKutta rk(rk4());
-    for (int i = 0; i < 3; ++i) EXPECT_TRUE(s->game->step(rk, 0.04).finite);
+    auto rk = make_stepper("rk4");
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(rk->step(*s->game, 0.04).finite);
     return s->game->state().to_vector<float>();
   };
   std::vector<float> a = train(), b = train();

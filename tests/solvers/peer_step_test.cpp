@@ -14,6 +14,7 @@
 #include "core/safetensors.h"
 #include "layers/models/dcgan.h"
 #include "solvers/gan_game.h"
+#include "solvers/stepper.h"
 #include "tests/common/test_util.h"
 
 namespace odegan::solvers {
@@ -58,9 +59,8 @@ TEST(PeerStep, Rk4StepWithRegulariserMatchesPytorch) {
   const std::vector<double> state0 = values(f.at("state0"));
   ASSERT_EQ(game.state().numel(), static_cast<int64_t>(state0.size()));  // same networks, same parameter layout
   game.state().copy_(f.at("state0").to(DType::f64));
-  RungeKutta rk(rk4());
   const double h = f.at("h").to(DType::f64).to_vector<double>()[0];
-  StepStats s = game.step(rk, h);
+  StepStats s = make_stepper("rk4")->step(game, h);
   EXPECT_EQ(next, 4);  // one batch per stage
   EXPECT_NEAR(s.loss_d, values(f.at("loss_d0"))[0], 1e-12);
   EXPECT_NEAR(s.loss_g, values(f.at("loss_g0"))[0], 1e-12);

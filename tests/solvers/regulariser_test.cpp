@@ -13,6 +13,7 @@
 #include "kernels/reduce.h"
 #include "layers/layers.h"
 #include "solvers/gan_game.h"
+#include "solvers/stepper.h"
 #include "tests/common/device_test.h"
 #include "tests/common/test_util.h"
 
@@ -181,8 +182,7 @@ TEST(GanGame, RegulariserMovesOnlyTheDiscriminator) {
     GameOptions opt;
     opt.reg_lambda = lambda;
     GanGame game(Players::unconditional(s.g, s.d), [&] { return fixed; }, opt);
-    RungeKutta rk(euler());
-    game.step(rk, 0.1);
+    make_stepper("euler")->step(game, 0.1);
     return std::pair<Tensor, int64_t>{game.state().clone(), game.num_theta()};
   };
   auto [with, nt] = run(0.5);

@@ -11,6 +11,7 @@
 #include "layers/models/resnet.h"
 #include "solvers/butcher.h"
 #include "solvers/gan_game.h"
+#include "solvers/stepper.h"
 #include "solvers/runge_kutta.h"
 #include "tests/common/test_util.h"
 
@@ -75,10 +76,10 @@ int64_t syncs_per_step(const Fixture& f) {
   opt.reg_lambda = 0.01;
   Batch batch = f.batch;
   GanGame game(f.players, [&] { return batch; }, opt);
-  RungeKutta rk(rk4());
-  EXPECT_TRUE(game.step(rk, 0.01).finite);
+  auto rk = make_stepper("rk4");
+  EXPECT_TRUE(rk->step(game, 0.01).finite);
   const int64_t before = sync_count();
-  StepStats s = game.step(rk, 0.01);
+  StepStats s = rk->step(game, 0.01);
   const int64_t n = sync_count() - before;
   EXPECT_TRUE(s.finite);
   EXPECT_GT(s.reg_norm, 0.0);
