@@ -54,6 +54,8 @@ struct Config {
   int n_dis = 5;
   double rtol = 1e-3, atol = 1e-6;
   int max_iterations = 20;
+  std::string implicit_solver = "fixed_point";
+  int krylov = 10;
   bool resume = false;
   std::string figure_steps;
 
@@ -65,7 +67,7 @@ struct Config {
             {"fresh_batches", fresh_batches}, {"dtype", dtype}, {"eval_every", eval_every},
             {"eval_samples", eval_samples}, {"checkpoint_every", checkpoint_every},
             {"error_every", error_every}, {"adam_lr", adam_lr}, {"n_dis", n_dis}, {"rtol", rtol}, {"atol", atol},
-            {"max_iterations", max_iterations},
+            {"max_iterations", max_iterations}, {"implicit_solver", implicit_solver}, {"krylov", krylov},
             {"figure_steps", figure_steps}};
   }
 };
@@ -119,7 +121,8 @@ json run_one(const Config& c, const std::string& dir) {
   so.adam = {c.adam_lr, 0.5, 0.999, 1e-8};
   so.n_dis = c.n_dis;
   so.adaptive = solvers::AdaptiveOptions{c.atol, c.rtol};
-  so.implicit = solvers::ImplicitOptions{c.rtol, c.atol, c.max_iterations};
+  so.implicit.rtol = c.rtol, so.implicit.atol = c.atol, so.implicit.max_iterations = c.max_iterations;
+  so.implicit.solver = c.implicit_solver, so.implicit.krylov = c.krylov;
   std::unique_ptr<solvers::Stepper> stepper = solvers::make_stepper(c.method, so);
   const std::string& method = stepper->name();
   solvers::GameOptions opt;
@@ -293,6 +296,10 @@ int main(int argc, char** argv) {
     cli.add_option("--atol", c.atol, "adaptive methods: absolute tolerance")->check(flags::nonnegative());
     cli.add_option("--max-iterations", c.max_iterations, "implicit methods: iteration cap per step (tolerance: --rtol, --atol)")
         ->check(flags::integer(1, 10000));
+    cli.add_option("--implicit-solver", c.implicit_solver, "implicit methods: fixed_point or newton (Newton-Krylov)")
+        ->check(CLI::IsMember({"fixed_point", "newton"}));
+    cli.add_option("--krylov", c.krylov, "implicit methods with newton: GMRES iterations per Newton iteration")
+        ->check(flags::integer(1, 1000));
     cli.add_option("--figure-steps", c.figure_steps, "four steps shown in mog.png (default 0, 1/3, 2/3, end)")
         ->check(flags::integer_list(0, flags::kMaxSteps));
     cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");

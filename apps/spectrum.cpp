@@ -244,6 +244,11 @@ int main(int argc, char** argv) {
 
     double max_re = -INFINITY, max_abs = 0;
     for (const cdouble& z : all) max_re = std::max(max_re, z.real()), max_abs = std::max(max_abs, std::abs(z));
+    // Eigenvalues with a positive real part (above round-off: 1e-9 of the largest modulus):
+    // directions the continuous dynamics move away from this point along.
+    const double re_tol = 1e-9 * max_abs;
+    int positive = 0;
+    for (const cdouble& z : all) positive += z.real() > re_tol;
     json stable = json::object();
     for (const std::string& m : app::stability_methods()) {
       int outside = 0;
@@ -263,6 +268,8 @@ int main(int argc, char** argv) {
               {"seconds", seconds},
               {"eigenvalues_found", all.size()},
               {"max_real_part", max_re},
+              {"positive_real_count", positive},
+              {"positive_real_threshold", re_tol},
               {"max_modulus", max_abs},
               {"largest_modulus", complex_list(largest)},
               {"smallest_real_part", complex_list(leftmost)},
@@ -283,8 +290,8 @@ int main(int argc, char** argv) {
                   static_cast<long long>(step), h);
     app::write_stability_plot(out + "/stability.png", hz, title);
 
-    std::printf("%zu eigenvalues in %.1f s (%d products of J^T): max Re %.4g, max |lambda| %.4g\n", all.size(), seconds,
-                products, max_re, max_abs);
+    std::printf("%zu eigenvalues in %.1f s (%d products of J^T): max Re %.4g (%d with Re > %.2g), max |lambda| %.4g\n",
+                all.size(), seconds, products, max_re, positive, re_tol, max_abs);
     std::printf("largest modulus:");
     for (const cdouble& z : app::select(largest, app::Which::largest_modulus, 5)) std::printf("  %.4g%+.4gi", z.real(), z.imag());
     std::printf("\nsmallest real part:");

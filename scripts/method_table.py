@@ -1,55 +1,143 @@
 #!/usr/bin/env python3
-"""Tabulates scripts/method-study: python3 scripts/method_table.py OUT_DIR METHODS (comma-separated)."""
+"""Tables of scripts/method-study: python3 scripts/method_table.py OUT_DIR METHODS (comma-separated).
+
+Reads each run's metrics.json / metrics.csv (odegan_mog) and spectrum/spectrum.json
+(odegan_spectrum) and prints markdown: the matched-h and matched-cost designs (mean ± std
+over seeds of modes and high-quality fraction, evaluations and time per step), the largest
+stable h, and the spectrum along one run per method."""
 import csv
+import glob
 import json
 import math
 import os
 import sys
 
-# Velocity evaluations per step (each a forward and backward of both players); the implicit
-# methods add their logged iterations.
-EVALS = {"euler": 1, "gd": 1, "rk2": 2, "heun": 2, "midpoint": 2, "rk4": 4, "ab2": 1, "ab3": 1,
-         "extragradient": 2, "symplectic_euler": 2}
+EVALS = {"euler": 1, "ab2": 1, "ab3": 1, "rk2": 2, "midpoint": 2, "extragradient": 2, "symplectic_euler": 2, "rk4": 4}
 
 
-def mean_iterations(path):
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    its = [float(r["iterations"]) for r in rows if r.get("iterations") not in (None, "", "nan")]
-    return sum(its) / len(its) if its else float("nan")
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def iterations(run):
+    try:
+        with open(os.path.join(run, "metrics.csv")) as f:
+            its = [float(r["iterations"]) for r in csv.DictReader(f) if r.get("iterations") not in (None, "", "nan")]
+        return sum(its) / len(its) if its else None
+    except OSError:
+        return None
+
+
+def evals_per_step(method, run):
+    if method in EVALS:
+        return float(EVALS[method])
+    it = iterations(run)
+    return None if it is None else 1.0 + it
+
+
+def mean_std(xs):
+    if not xs:
+        return "–"
+    m = sum(xs) / len(xs)
+    s = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+    return f"{m:.1f} ± {s:.1f}"
+
+
+def seeds_table(out, design, methods, title):
+    rows = []
+    for m in methods:
+        runs = sorted(glob.glob(os.path.join(out, design, m, "s*")))
+        runs = [r for r in runs if os.path.isdir(r)]
+        if not runs:
+            continue
+        modes, hq, ms, ev, div, h, steps = [], [], [], [], 0, None, None
+        for r in runs:
+            if os.path.exists(os.path.join(r, "diverged")):
+                div += 1
+                continue
+            s = load(os.path.join(r, "metrics.json"))
+            if s is None:
+                continue
+            modes.append(s["modes_covered"])
+            hq.append(100 * s["hq_fraction"])
+            ms.append(s["ms_per_step"])
+            h, steps = s["h"], s["steps"]
+            e = evals_per_step(m, r)
+            if e is not None:
+                ev.append(e)
+        n = len(modes) + div
+        if n == 0:
+            continue
+        e = f"{sum(ev) / len(ev):.2f}" if ev else "?"
+        t = f"{sum(ms) / len(ms):.2f}" if ms else "–"
+        cost = f"{float(e) * steps / 1000:.0f}k" if ev and steps else "?"
+        rows.append(f"| {m} | {h if h is not None else '?'} | {steps if steps else '?'} | {e} | {cost} | {t} "
+                    f"| {mean_std(modes)} | {mean_std(hq)} | {div} of {n} |")
+    if rows:
+        print(f"### {title}\n")
+        print("| method | h | steps | evaluations / step | evaluations | ms / step | modes (of 16) | high-quality % "
+              "| diverged |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
+        print()
+
+
+def hmax_table(out, methods):
+    hs = ["0.1", "0.2", "0.4", "0.8"]
+    rows = []
+    for m in methods:
+        cells = []
+        for h in hs:
+            r = os.path.join(out, "hmax", m, "h" + h)
+            if os.path.exists(os.path.join(r, "diverged")):
+                cells.append("diverged")
+                continue
+            s = load(os.path.join(r, "metrics.json"))
+            cells.append("–" if s is None else f"{s['modes_covered']}/16, {100 * s['hq_fraction']:.0f} %")
+        if any(c != "–" for c in cells):
+            rows.append(f"| {m} | " + " | ".join(cells) + " |")
+    if rows:
+        print("### Largest stable h (seed 1, t = 1 500: modes covered, high-quality %)\n")
+        print("| method | " + " | ".join(f"h = {h}" for h in hs) + " |")
+        print("|---|" + "---|" * len(hs))
+        print("\n".join(rows))
+        print()
+
+
+def spectrum_table(out, methods):
+    rows = []
+    for m in methods:
+        for t in (1000, 5000, 15000, 30000):
+            d = os.path.join(out, "h", m, "s1") if t == 30000 else os.path.join(out, "spec", m, f"t{t}")
+            sp = load(os.path.join(d, "spectrum", "spectrum.json"))
+            if sp is None:
+                continue
+            big = sp["largest_modulus"][0] if sp["largest_modulus"] else [float("nan")] * 2
+            left = sp["smallest_real_part"][0] if sp["smallest_real_part"] else [float("nan")] * 2
+            st = sp["stability_at_h"]
+            inside = ", ".join(k for k in ("euler", "rk2", "rk4", "ab2", "ab3", "trapezoid") if st[k]["stable"]) or "none"
+            rows.append(f"| {m} | {sp['step']} | {sp['max_real_part']:.3g} | {sp.get('positive_real_count', '?')} "
+                        f"| {big[0]:.3g}{big[1]:+.3g}i | {left[0]:.3g}{left[1]:+.3g}i | {inside} |")
+    if rows:
+        print("### The Jacobian's spectrum along seed 1's matched-h run (h = 0.1)\n")
+        print("| method | step | max Re λ | eigenvalues with Re λ > 0 | largest abs λ | smallest Re λ "
+              "| every h·λ inside the region of |")
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
+        print()
 
 
 def main():
     out, methods = sys.argv[1], sys.argv[2].split(",")
-    print("| method | modes (of 16) | high-quality | evaluations / step | ms / step | max Re λ | max abs λ "
-          "| h·λ in the method's region |")
-    print("|---|---|---|---|---|---|---|---|")
-    for m in methods:
-        d = os.path.join(out, m)
-        try:
-            s = json.load(open(os.path.join(d, "metrics.json")))
-        except (OSError, ValueError):
-            print(f"| {m} | (no result) | | | | | | |")
-            continue
-        ev = EVALS.get(m)
-        if ev is None and m in ("implicit_midpoint", "trapezoid"):
-            ev = 1 + mean_iterations(os.path.join(d, "metrics.csv"))
-        evs = "?" if ev is None else (f"{ev:.2f}" if isinstance(ev, float) else str(ev))
-        re = ab = "?"
-        inside = "?"
-        try:
-            sp = json.load(open(os.path.join(d, "spectrum", "spectrum.json")))
-            re, ab = f"{sp['max_real_part']:.3g}", f"{sp['max_modulus']:.3g}"
-            key = "trapezoid" if m == "implicit_midpoint" else m
-            st = sp["stability_at_h"].get(key)
-            if st is not None:
-                inside = "yes" if st["stable"] else f"no ({st['eigenvalues_outside']} outside)"
-            else:
-                inside = "n/a"
-        except (OSError, ValueError, KeyError):
-            pass
-        print(f"| {m} | {s['modes_covered']} | {100 * s['hq_fraction']:.1f} % | {evs} | {s['ms_per_step']:.2f} "
-              f"| {re} | {ab} | {inside} |")
+    seeds_table(out, "h", methods, "Matched step: h = 0.1, 30 000 steps (t = 3 000), mean ± std over seeds")
+    seeds_table(out, "cost", methods + ([] if "rk4" in methods else ["rk4"]),
+                "Matched cost: 120 000 velocity evaluations over t = 3 000 (RK4 is the matched-h run)")
+    hmax_table(out, methods)
+    spectrum_table(out, methods)
 
 
 if __name__ == "__main__":

@@ -263,4 +263,56 @@ std::function<void(const Tensor& u, Tensor& out)> GanGame::jacobian_transpose(co
   };
 }
 
+std::function<void(const Tensor& w, Tensor& out)> GanGame::jacobian_product(const Batch& batch) {
+  Var ld, lg;
+  losses(batch, ld, lg);
+  GradOptions keep;
+  keep.create_graph = true;
+  keep.allow_unused = true;
+  std::vector<Var> params = players_.discriminator->parameters();
+  const std::vector<Var> g_params = players_.generator->parameters();
+  std::vector<Var> grads = grad({ld}, params, {}, keep);
+  const std::vector<Var> g_phi = grad({lg}, g_params, {}, keep);
+  grads.insert(grads.end(), g_phi.begin(), g_phi.end());
+  params.insert(params.end(), g_params.begin(), g_params.end());
+  // r(u) = J^T u = d (g . (-u)) / dy, recorded with u as an input (u = 0: r is linear).
+  std::vector<Var> outputs, weights, us;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    Var u(Tensor::zeros(params[i].shape(), state_.dtype(), state_.device()), true);
+    us.push_back(u);
+    if (grads[i].defined() && grads[i].requires_grad()) {
+      outputs.push_back(grads[i]);
+      weights.push_back(neg(u));
+    }
+  }
+  std::vector<Var> r;
+  if (!outputs.empty()) r = grad(outputs, params, weights, keep);
+  std::vector<Var> r_out;
+  std::vector<std::pair<int64_t, Shape>> where;  // each r_out's place in the state
+  int64_t offset = 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (r[i].defined() && r[i].requires_grad()) r_out.push_back(r[i]), where.push_back({offset, params[i].shape()});
+    offset += params[i].numel();
+  }
+  const int64_t n = state_.numel();
+  return [r_out, where, us, n](const Tensor& w, Tensor& out) {
+    ODEGAN_CHECK(w.numel() == n && out.numel() == n, "jacobian_product: w and out need ", n, " values, got ",
+                 w.numel(), " and ", out.numel());
+    out.zero_();
+    if (r_out.empty()) return;
+    // d <r(u), w> / du, with w cut to the parameters each r_out belongs to.
+    std::vector<Var> ws;
+    for (const auto& [at, shape] : where) ws.push_back(Var(w.reshape({n}).view(at, shape).clone()));
+    GradOptions o;
+    o.retain_graph = true;
+    o.allow_unused = true;
+    const std::vector<Var> jw = grad(r_out, us, ws, o);
+    int64_t at = 0;
+    for (size_t i = 0; i < us.size(); ++i) {
+      if (jw[i].defined()) out.reshape({n}).view(at, us[i].shape()).copy_(jw[i].data());
+      at += us[i].numel();
+    }
+  };
+}
+
 }  // namespace odegan::solvers

@@ -121,6 +121,10 @@ class GanGame {
   // mode, as in the field the steppers integrate. The function holds the graph: drop it
   // to free the memory. The state must not move while it is used.
   std::function<void(const Tensor& u, Tensor& out)> jacobian_transpose(const Batch& batch);
+  // The same linearisation's forward products w -> J w (for Newton-Krylov solvers): J^T u is
+  // linear in u, so J w = d <J^T u, w> / du, a backward through the recorded J^T u graph
+  // (the "double-vjp" trick; third-order differentiation of the losses).
+  std::function<void(const Tensor& w, Tensor& out)> jacobian_product(const Batch& batch);
   // The loss gradients [d l_D / d theta; d l_G / d phi] of the last evaluation (the
   // velocity is their negative); the optimiser baselines step along them.
   const Tensor& loss_gradients() const { return grads_; }

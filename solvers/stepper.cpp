@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
@@ -33,6 +34,68 @@ double scaled_rms(const Tensor& d, const Tensor& ref, double atol, double rtol) 
   kernels::unary(Unary::affine, scale, scale, rtol, atol);
   Tensor ratio = kernels::binary(Binary::div, d, scale);
   return std::sqrt(kernels::sum_squares(ratio).item() / static_cast<double>(std::max<int64_t>(d.numel(), 1)));
+}
+
+double dot(const Tensor& a, const Tensor& b) {
+  return kernels::reduce(kernels::Reduce::sum, kernels::binary(kernels::Binary::mul, a, b)).item();
+}
+
+// Solves (I - c J) x = b by GMRES from x = 0: at most m iterations (no restart), stopping
+// at relative residual `tol`; `jprod(w, out)` gives J w. Returns the iterations taken.
+int gmres(const std::function<void(const Tensor&, Tensor&)>& jprod, double c, const Tensor& b, Tensor& x, int m,
+          double tol) {
+  x.zero_();
+  const double beta = std::sqrt(dot(b, b));
+  if (!(beta > 0)) return 0;
+  std::vector<Tensor> v;
+  v.push_back(Tensor::empty_like(b));
+  lincomb(v[0], 1.0 / beta, b, {});
+  std::vector<std::vector<double>> hm(size_t(m) + 1, std::vector<double>(size_t(m), 0.0));
+  std::vector<double> g(size_t(m) + 1, 0.0), cs(size_t(m), 0.0), sn(size_t(m), 0.0);
+  g[0] = beta;
+  Tensor w = Tensor::empty_like(b);
+  int k = 0;
+  for (; k < m; ++k) {
+    jprod(v[size_t(k)], w);
+    lincomb(w, -c, w, {{1.0, v[size_t(k)]}});  // (I - c J) v_k
+    for (int i = 0; i <= k; ++i) {              // modified Gram-Schmidt
+      hm[size_t(i)][size_t(k)] = dot(w, v[size_t(i)]);
+      lincomb(w, 1.0, w, {{-hm[size_t(i)][size_t(k)], v[size_t(i)]}});
+    }
+    const double hn = std::sqrt(dot(w, w));
+    hm[size_t(k) + 1][size_t(k)] = hn;
+    for (int i = 0; i < k; ++i) {  // earlier rotations on the new column
+      const double a = hm[size_t(i)][size_t(k)], bb = hm[size_t(i) + 1][size_t(k)];
+      hm[size_t(i)][size_t(k)] = cs[size_t(i)] * a + sn[size_t(i)] * bb;
+      hm[size_t(i) + 1][size_t(k)] = -sn[size_t(i)] * a + cs[size_t(i)] * bb;
+    }
+    const double a = hm[size_t(k)][size_t(k)], r = std::hypot(a, hn);
+    cs[size_t(k)] = r > 0 ? a / r : 1.0, sn[size_t(k)] = r > 0 ? hn / r : 0.0;
+    hm[size_t(k)][size_t(k)] = r, hm[size_t(k) + 1][size_t(k)] = 0.0;
+    g[size_t(k) + 1] = -sn[size_t(k)] * g[size_t(k)];
+    g[size_t(k)] = cs[size_t(k)] * g[size_t(k)];
+    const bool done = std::fabs(g[size_t(k) + 1]) <= tol * beta || !(hn > 1e-300);
+    if (!done && k + 1 < m) {
+      v.push_back(Tensor::empty_like(b));
+      lincomb(v.back(), 1.0 / hn, w, {});
+    }
+    if (done) {
+      ++k;
+      break;
+    }
+  }
+  k = std::min(k, m);
+  // Back substitution: R y = g, x = V y.
+  std::vector<double> y(size_t(k), 0.0);
+  for (int i = k - 1; i >= 0; --i) {
+    double t = g[size_t(i)];
+    for (int j = i + 1; j < k; ++j) t -= hm[size_t(i)][size_t(j)] * y[size_t(j)];
+    y[size_t(i)] = hm[size_t(i)][size_t(i)] != 0 ? t / hm[size_t(i)][size_t(i)] : 0.0;
+  }
+  std::vector<std::pair<double, Tensor>> terms;
+  for (int i = 0; i < k; ++i) terms.push_back({y[size_t(i)], v[size_t(i)]});
+  lincomb(x, 0.0, x, terms);
+  return k;
 }
 
 // Checkpoint-state helpers: a number that must be a whole count in [lo, hi], a positive
@@ -296,6 +359,9 @@ class ImplicitStepper final : public OdeStepper {
       : OdeStepper(std::move(name)), midpoint_(midpoint), opt_(o) {
     ODEGAN_CHECK(o.max_iterations >= 1, "implicit methods need at least 1 iteration, got ", o.max_iterations);
     ODEGAN_CHECK(o.rtol >= 0 && o.atol >= 0 && o.rtol + o.atol > 0, "implicit methods: need rtol, atol >= 0, not both 0");
+    ODEGAN_CHECK(o.solver == "fixed_point" || o.solver == "newton", "implicit methods: solver must be fixed_point or newton, got '",
+                 o.solver, "'");
+    ODEGAN_CHECK(o.krylov >= 1 && o.krylov_rtol > 0, "implicit methods: need krylov >= 1 and krylov_rtol > 0");
   }
   bool reports_iterations() const override { return true; }
 
@@ -307,6 +373,7 @@ class ImplicitStepper final : public OdeStepper {
     ensure_like(next_, flat);
     y0_.copy_(flat);
     lincomb(y1_, 1.0, y0_, {{h, v0_}});  // predictor
+    if (opt_.solver == "newton") return newton(game, h, stats);
     Velocity f = fixed_field(game, stage_batch(game));
     int it = 0;
     double change = INFINITY;
@@ -332,6 +399,42 @@ class ImplicitStepper final : public OdeStepper {
   }
 
  private:
+  // Newton: G(y1) = y1 - y0 - h v((y0 + y1) / 2)  (midpoint)  or  y1 - y0 - h/2 (v0 + v(y1)),
+  // G' = I - h/2 J(p) at the evaluation point p; each iteration costs one velocity, one
+  // recording of the linearisation and the GMRES products, all counted in evaluations.
+  void newton(GanGame& game, double h, StepStats& stats) {
+    ODEGAN_CHECK(!game.options().per_player, name(), " with the newton solver: per-player games are not supported");
+    const Batch b = stage_batch(game);
+    ensure_like(next_, y1_);
+    int it = 0, evaluations = 1;
+    double change = INFINITY;
+    while (it < opt_.max_iterations) {
+      ++it;
+      if (midpoint_)
+        lincomb(z_, 0.5, y0_, {{0.5, y1_}});
+      else
+        z_.copy_(y1_);
+      game.set_state(z_);
+      game.velocity(b, k_);
+      // residual G into next_
+      if (midpoint_)
+        lincomb(next_, 1.0, y1_, {{-1.0, y0_}, {-h, k_}});
+      else
+        lincomb(next_, 1.0, y1_, {{-1.0, y0_}, {-0.5 * h, v0_}, {-0.5 * h, k_}});
+      lincomb(next_, -1.0, next_, {});  // -G
+      auto jp = game.jacobian_product(b);
+      const int products = gmres(jp, 0.5 * h, next_, z_, opt_.krylov, opt_.krylov_rtol);
+      evaluations += 2 + products;  // the velocity, the recording, the products
+      lincomb(y1_, 1.0, y1_, {{1.0, z_}});
+      change = scaled_rms(z_, y1_, opt_.atol, opt_.rtol);
+      if (!(change > 1.0)) break;
+    }
+    game.set_state(y1_);
+    stats.iterations = it;
+    stats.converged = change <= 1.0;
+    stats.evaluations = evaluations;
+  }
+
   bool midpoint_;
   ImplicitOptions opt_;
   Tensor y0_, y1_, z_, k_, next_;
@@ -548,25 +651,42 @@ std::unique_ptr<Stepper> make_stepper(const std::string& name, const StepperOpti
   return std::make_unique<RkStepper>(name, name == "gd" ? euler() : tableau_by_name(name));
 }
 
+namespace {
+
+// The registry's names by family, in --help's order: the one list stepper_names() and
+// stepper_help() both read.
+std::vector<std::pair<std::string, std::vector<std::string>>> families() {
+  std::vector<std::string> rk = tableau_names_and_aliases(), adaptive, rk_adam;
+  rk.push_back("gd");
+  for (const std::string& t : tableau_names_and_aliases()) {
+    const ButcherTableau tab = tableau_by_name(t);
+    if (tab.embedded()) adaptive.push_back("adaptive_" + t);
+    if (tab.sequential()) rk_adam.push_back(t + "_adam");
+  }
+  return {{"explicit RK", rk},
+          {"adaptive", adaptive},
+          {"multistep", {"ab2", "ab3"}},
+          {"implicit", {"implicit_midpoint", "trapezoid"}},
+          {"players in turn", {"symplectic_euler"}},
+          {"RK + Adam", rk_adam},
+          {"optimisers", {"adam", "sngan"}}};
+}
+
+}  // namespace
+
 std::vector<std::string> stepper_names() {
-  std::vector<std::string> n = tableau_names_and_aliases();
-  n.push_back("gd");
-  for (const std::string& t : tableau_names_and_aliases())
-    if (tableau_by_name(t).embedded()) n.push_back("adaptive_" + t);
-  for (const char* s : {"ab2", "ab3", "implicit_midpoint", "trapezoid", "symplectic_euler"}) n.push_back(s);
-  for (const std::string& t : tableau_names_and_aliases())
-    if (tableau_by_name(t).sequential()) n.push_back(t + "_adam");
-  n.push_back("adam");
-  n.push_back("sngan");
+  std::vector<std::string> n;
+  for (const auto& [family, names] : families()) n.insert(n.end(), names.begin(), names.end());
   return n;
 }
 
 std::string stepper_help() {
-  return "explicit RK: euler (gd), rk2 (heun), midpoint, rk4, extragradient, fehlberg, bs32, dopri5; "
-         "adaptive: adaptive_fehlberg, adaptive_bs32, adaptive_dopri5; multistep: ab2, ab3; "
-         "implicit: implicit_midpoint, trapezoid; players in turn: symplectic_euler; "
-         "RK + Adam: euler_adam, rk2_adam, midpoint_adam, rk4_adam, extragradient_adam; "
-         "optimisers: adam, sngan (alternating Adam)";
+  std::string h;
+  for (const auto& [family, names] : families()) {
+    h += (h.empty() ? "" : "; ") + family + ":";
+    for (size_t i = 0; i < names.size(); ++i) h += (i ? ", " : " ") + names[i];
+  }
+  return h;
 }
 
 double local_error_estimate(GanGame& game, double h) {

@@ -22,13 +22,21 @@
 
 namespace odegan::solvers {
 
-// Implicit methods solve y1 = y0 + h F(y0, y1) by iterating y1 <- y0 + h F(y0, y1) from an
-// Euler predictor until the scaled change sqrt(mean((dy / (atol + rtol |y1|))^2)) <= 1 or
-// `max_iterations` evaluations; a step that does not converge is taken anyway and
-// reported (StepStats::converged = false).
+// Implicit methods solve y1 = y0 + h F(y0, y1) from an Euler predictor, until the scaled
+// change sqrt(mean((dy / (atol + rtol |y1|))^2)) <= 1 or `max_iterations` iterations; a step
+// that does not converge is taken anyway and reported (StepStats::converged = false).
+//   fixed_point: y1 <- y0 + h F(y0, y1), one velocity per iteration; converges while
+//                h |lambda| / 2 < 1 for the Jacobian's eigenvalues lambda.
+//   newton:      Newton on y1 - y0 - h F = 0 with (I - h/2 J) solved by GMRES (at most
+//                `krylov` products J w per iteration, from autodiff: GanGame::jacobian_product),
+//                which keeps converging where the fixed point cannot (stiff or strongly
+//                rotational fields). Not with per-player games.
 struct ImplicitOptions {
   double rtol = 1e-3, atol = 1e-6;
   int max_iterations = 20;
+  std::string solver = "fixed_point";  // fixed_point | newton
+  int krylov = 10;                     // newton: GMRES iterations per Newton iteration
+  double krylov_rtol = 1e-2;           // newton: GMRES relative residual (inexact Newton)
 };
 
 struct StepperOptions {

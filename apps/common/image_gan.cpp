@@ -55,6 +55,8 @@ json ImageGanConfig::to_json() const {
           {"rtol", rtol},
           {"atol", atol},
           {"max_iterations", max_iterations},
+          {"implicit_solver", implicit_solver},
+          {"krylov", krylov},
           {"spectral_norm", spectral_norm},
           {"out", out},
           {"device", device},
@@ -91,6 +93,7 @@ const std::map<std::string, std::pair<std::string, CLI::Validator>>& numeric_che
       {"rtol", {"--rtol", flags::real(0, 1, true)}},
       {"atol", {"--atol", flags::nonnegative()}},
       {"max_iterations", {"--max-iterations", flags::integer(1, 10000)}},
+      {"krylov", {"--krylov", flags::integer(1, 1000)}},
       {"steps", {"--steps", flags::integer(0, flags::kMaxSteps)}},
       {"batch", {"--batch", flags::integer(1, 1 << 20)}},
       {"seed", {"--seed", flags::integer(0, INT64_MAX)}},
@@ -144,6 +147,7 @@ ImageGanConfig ImageGanConfig::from_json(const json& j, const std::string& sourc
   get("shared_batches", c.shared_batches), get("per_player", c.per_player), get("adam_lr", c.adam_lr);
   get("adam_beta1", c.adam_beta1), get("adam_beta2", c.adam_beta2), get("n_dis", c.n_dis);
   get("rtol", c.rtol), get("atol", c.atol), get("max_iterations", c.max_iterations);
+  get("implicit_solver", c.implicit_solver), get("krylov", c.krylov);
   get("spectral_norm", c.spectral_norm), get("out", c.out), get("device", c.device), get("steps", c.steps);
   get("batch", c.batch), get("seed", c.seed), get("log_every", c.log_every), get("sample_every", c.sample_every);
   get("checkpoint_every", c.checkpoint_every), get("error_every", c.error_every), get("dtype", c.dtype);
@@ -175,6 +179,10 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   checked(cli.add_option("--atol", c.atol, "adaptive and implicit methods: absolute tolerance"), "atol");
   checked(cli.add_option("--max-iterations", c.max_iterations, "implicit methods: iteration cap per step"),
           "max_iterations");
+  cli.add_option("--implicit-solver", c.implicit_solver, "implicit methods: fixed_point or newton (Newton-Krylov)")
+      ->check(CLI::IsMember({"fixed_point", "newton"}));
+  checked(cli.add_option("--krylov", c.krylov, "implicit methods with newton: GMRES iterations per Newton iteration"),
+          "krylov");
   cli.add_flag("--spectral-norm", c.spectral_norm, "spectral normalisation in D (always on for sngan)");
   checked(cli.add_option("--width-mult", c.width, "channel multiplier (shrinks the networks for CPU runs)"), "width");
   checked(cli.add_option("--image-size", c.image_size, "image side"), "image_size");
@@ -328,7 +336,8 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   so.adam = {c.adam_lr, c.adam_beta1, c.adam_beta2, 1e-8};
   so.n_dis = c.n_dis;
   so.adaptive = solvers::AdaptiveOptions{c.atol, c.rtol};
-  so.implicit = solvers::ImplicitOptions{c.rtol, c.atol, c.max_iterations};
+  so.implicit.rtol = c.rtol, so.implicit.atol = c.atol, so.implicit.max_iterations = c.max_iterations;
+  so.implicit.solver = c.implicit_solver, so.implicit.krylov = c.krylov;
   std::unique_ptr<solvers::Stepper> stepper = solvers::make_stepper(c.method, so);
   if (c.method == "sngan") c.spectral_norm = true;
 

@@ -44,6 +44,8 @@ struct ImageGanConfig {
   int n_dis = 5;
   double rtol = 1e-3, atol = 1e-6;  // adaptive and implicit methods
   int max_iterations = 20;          // implicit methods
+  std::string implicit_solver = "fixed_point";  // implicit methods: fixed_point | newton
+  int krylov = 10;                  // implicit methods with newton: GMRES iterations
   bool spectral_norm = false;   // forced on by the sngan method
   // run
   std::string out;

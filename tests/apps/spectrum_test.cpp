@@ -233,6 +233,18 @@ TEST(Spectrum, JacobianProductsMatchFiniteDifferencesOfTheVelocity) {
       const double fd = (vp[size_t(i)] - vm[size_t(i)]) / (2 * h);
       EXPECT_NEAR(out.to_vector<double>()[size_t(j)], fd, 1e-7 * (1 + std::fabs(fd))) << "J[" << i << "][" << j << "]";
     }
+    // The forward product J e_j (the double-vjp trick, a third derivative of the losses) is
+    // the same column.
+    auto jp = game.jacobian_product(b);
+    std::vector<double> e(size_t(n), 0.0);
+    e[size_t(j)] = 1;
+    u.copy_(Tensor::from_vector(e, {n}));
+    jp(u, out);
+    const std::vector<double> col = out.to_vector<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      const double fd = (vp[size_t(i)] - vm[size_t(i)]) / (2 * h);
+      EXPECT_NEAR(col[size_t(i)], fd, 1e-7 * (1 + std::fabs(fd))) << "(J e_" << j << ")[" << i << "]";
+    }
   }
 }
 

@@ -203,6 +203,37 @@ TEST(Steppers, ImplicitMethodsReportTheirIterationsAndStopAtTheCap) {
   EXPECT_FALSE(r.converged);
 }
 
+// Newton-Krylov keeps the implicit methods usable where the fixed point diverges: at
+// h = 3 on the rotation (h |lambda| / 2 = 1.5) it converges, and the step is the exact
+// solution of the implicit equation: p = d + i w multiplied by R(-3i) (|R| = 1).
+TEST(Steppers, NewtonKrylovSolvesTheImplicitEquationWhereTheFixedPointCannot) {
+  for (const char* m : {"implicit_midpoint", "trapezoid"}) {
+    Dirac s({});
+    const std::vector<double> y0 = s.values();
+    StepperOptions o;
+    o.implicit.solver = "newton";
+    o.implicit.rtol = 1e-12, o.implicit.atol = 1e-14, o.implicit.krylov = 20, o.implicit.krylov_rtol = 1e-12;
+    auto st = make_stepper(m, o);
+    const double h = 3.0;
+    StepStats r = st->step(*s.game, h);
+    EXPECT_TRUE(r.converged) << m;
+    EXPECT_LE(r.iterations, 3) << m;  // a linear field: Newton is exact after one iteration
+    // p = d + i w (d = b - m) obeys p' = -i p; the step multiplies p by R(z) = (1 + z/2) / (1 - z/2)
+    // at z = -ih.
+    const std::complex<double> R = (1.0 - std::complex<double>(0, h / 2)) / (1.0 + std::complex<double>(0, h / 2));
+    const std::vector<double> y = s.values();
+    for (int i = 0; i < kDim; ++i) {
+      const std::complex<double> p0(y0[size_t(10 + i)] - s.means[0][size_t(i)], y0[size_t(i)]);
+      const std::complex<double> p1 = R * p0;
+      EXPECT_NEAR(y[size_t(10 + i)] - s.means[0][size_t(i)], p1.real(), 1e-10) << m;
+      EXPECT_NEAR(y[size_t(i)], p1.imag(), 1e-10) << m;
+    }
+  }
+  StepperOptions bad;
+  bad.implicit.solver = "broyden";
+  EXPECT_THROW(make_stepper("trapezoid", bad), Error);
+}
+
 TEST(Steppers, RegulariserIsAppliedAfterTheStepWithTheStartsGradient) {
   // Euler + lambda: w1 = w0 + h (m - b0) - h lambda 2 w0, b1 = b0 + h w0.
   GameOptions opt;
@@ -486,6 +517,17 @@ TEST_P(SteppersOnDevice, EveryMethodMovesTheStateAsOnTheCpu) {
     const std::vector<double> x = dev.values(), y = cpu.values();
     for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], 1e-12) << m << " " << i;
   }
+  // Newton-Krylov: J w products (third derivatives) on the device.
+  StepperOptions o;
+  o.implicit.solver = "newton";
+  Dirac dev({}, {{0.5, -0.25, 1.0}}, device()), cpu({});
+  auto a = make_stepper("trapezoid", o), b = make_stepper("trapezoid", o);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a->step(*dev.game, 0.5).converged);
+    b->step(*cpu.game, 0.5);
+  }
+  const std::vector<double> x = dev.values(), y = cpu.values();
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], 1e-12) << "newton " << i;
 }
 
 }  // namespace
