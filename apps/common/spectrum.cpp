@@ -122,18 +122,22 @@ void write_stability_plot(const std::string& path, const std::vector<cdouble>& h
   std::vector<std::pair<std::string, plot::Color>> legend;
   int i = 0;
   for (const std::string& m : stability_methods()) {
+    const plot::Color col = plot::colors::series(i++);
+    if (m == "trapezoid") {  // |R| = 1 exactly on Re z = 0: drawn as the line, not a contour
+      ax.segment(0, y0, 0, y1, col, 2.0);
+      legend.push_back({"implicit midpoint, trapezoid (Re z <= 0)", col});
+      continue;
+    }
     std::vector<double> g(size_t(nx) * ny);
     for (int r = 0; r < ny; ++r)
       for (int c = 0; c < nx; ++c) {
         const cdouble z(x0 + (x1 - x0) * c / (nx - 1), y0 + (y1 - y0) * r / (ny - 1));
         g[size_t(r) * nx + size_t(c)] = std::min(growth(m, z), 10.0);
       }
-    const plot::Color col = plot::colors::series(i++);
     ax.contour(g, nx, ny, {1.0}, col, 2.0, 0.9f);
-    legend.push_back({m == "trapezoid" ? "implicit midpoint, trapezoid (Re z <= 0)" : m, col});
+    legend.push_back({m, col});
   }
   ax.segment(x0, 0, x1, 0, plot::colors::gray, 0.8);
-  ax.segment(0, y0, 0, y1, plot::colors::gray, 0.8);
   std::vector<double> re, im;
   for (const cdouble& z : h_lambda) re.push_back(z.real()), im.push_back(z.imag());
   ax.scatter(re, im, plot::colors::black, 2.5, 0.9f);
