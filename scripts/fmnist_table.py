@@ -84,7 +84,12 @@ def main():
     a = ap.parse_args()
     at = a.at_step if a.at_step is not None else a.steps
     found = {}
-    for row, _, _ in ROWS:
+    # Rows beyond the table's (any --method name, see scripts/fmnist-study) follow it.
+    known = {r for r, _, _ in ROWS} | {"classifier", "ref"}
+    extra = sorted({os.path.basename(p).rsplit("-s", 1)[0] for p in glob.glob(os.path.join(a.dir, "*-s*"))
+                    if os.path.isdir(p) and p.rsplit("-s", 1)[1].isdigit()} - known)
+    rows = ROWS + [(r, r, f"`--method {r}`") for r in extra]
+    for row, _, _ in rows:
         for run in sorted(glob.glob(os.path.join(a.dir, f"{row}-s*"))):
             if not os.path.isdir(run):
                 continue
@@ -99,7 +104,7 @@ def main():
           f"{at} steps; mean ± std over seeds, then each seed.\n")
     print("| row | flags | seeds | best FD-FMNIST (step) | final FD-FMNIST |")
     print("|---|---|---|---|---|")
-    for row, label, flags in ROWS:
+    for row, label, flags in rows:
         runs = found.get(row, {})
         if not runs:
             continue
