@@ -35,6 +35,15 @@ void Var::set_data(const Tensor& t) {
   impl_->data = t;
 }
 
+void Var::move_to(const Tensor& t) {
+  checked(impl_);
+  ODEGAN_CHECK(is_leaf(), "move_to: only leaves can move to new storage");
+  ODEGAN_CHECK(t.shape() == impl_->data.shape(), "move_to: ", describe(t), " does not have the variable's shape ",
+               describe(impl_->data));
+  impl_->data = t;
+  impl_->grad = Tensor();
+}
+
 bool Var::requires_grad() const { return checked(impl_).requires_grad; }
 
 Var& Var::set_requires_grad(bool on) {

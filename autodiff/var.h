@@ -30,6 +30,10 @@ class Var {
   const Tensor& data() const;
   // Replaces the data of a leaf (same shape); used by solvers that move parameters.
   void set_data(const Tensor& t);
+  // Leaves only: moves the variable onto new storage `t` (same shape; the dtype and device
+  // may change, as when a module packs its parameters into one flat buffer). The gradient
+  // is dropped; set_grad() gives it its new buffer.
+  void move_to(const Tensor& t);
   bool requires_grad() const;
   // Leaves only: turns gradient tracking on or off.
   Var& set_requires_grad(bool on);

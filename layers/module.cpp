@@ -179,15 +179,14 @@ void Module::pack(Device device, DType dtype) {
   Tensor flat = Tensor::empty({total}, dtype, device);
   Tensor flat_grad = Tensor::zeros({total}, dtype, device);
   int64_t at = 0;
-  for (const Var& p : params) {
+  for (Var& p : params) {
     Tensor view = flat.view(at, p.shape());
     view.copy_(p.data().to(dtype).to(device));
-    p.impl()->data = view;
+    const Tensor old = p.grad();  // gradients accumulated before packing move along
+    p.move_to(view);
     Tensor gview = flat_grad.view(at, p.shape());
-    // Gradients accumulated before packing move along.
-    const Tensor& old = p.impl()->grad;
     if (old.defined() && old.numel() == p.numel()) gview.copy_(old.to(dtype).to(device));
-    p.impl()->grad = gview;
+    p.set_grad(gview);
     at += p.numel();
   }
   flat_ = flat;
@@ -211,12 +210,12 @@ Tensor Module::flat_gradients() {
   if (contiguous_run(params, base, true)) return base;
   Tensor g = Tensor::zeros({flat.numel()}, flat.dtype(), flat.device());
   int64_t at = 0;
-  for (const Var& p : params) {
+  for (Var& p : params) {
     Tensor view = g.view(at, p.shape());
     // Gradients accumulated before the buffer existed move into it.
-    const Tensor& old = p.impl()->grad;
+    const Tensor old = p.grad();
     if (old.defined() && old.numel() == p.numel()) view.copy_(old.to(flat.dtype()).to(flat.device()));
-    p.impl()->grad = view;
+    p.set_grad(view);
     at += p.numel();
   }
   flat_grad_ = g;
