@@ -321,6 +321,7 @@ TEST(Steppers, SymplecticEulerMovesThePlayersInTurn) {
 
 // Adam in doubles, for the references below.
 struct RefAdam {
+  RefAdam(double lr_, double b1_, double b2_) : lr(lr_), b1(b1_), b2(b2_) {}
   double lr, b1, b2, eps = 1e-8;
   std::vector<double> m, v;
   int t = 0;
