@@ -1,0 +1,32 @@
+# The ExamplePackage test: install the framework from this build into a scratch prefix,
+# configure and build examples/custom_layer against it with find_package(odegan) (as a
+# user's own project would), and run the example's tests and a short training run.
+#   cmake -DBUILD=<build dir> -DSOURCE=<repository> -DWORK=<scratch dir> [-DCXX=...] [-DLAUNCHER=...] -P
+foreach(v BUILD SOURCE WORK)
+  if(NOT ${v})
+    message(FATAL_ERROR "example_package.cmake: -D${v}= is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE ${WORK})
+function(step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "ExamplePackage: ${what} failed (${rc}):\n${out}")
+  endif()
+  message(STATUS "ExamplePackage: ${what}: ok")
+endfunction()
+step("cmake --install" ${CMAKE_COMMAND} --install ${BUILD} --prefix ${WORK}/prefix)
+set(args -S ${SOURCE}/examples/custom_layer -B ${WORK}/build -DCMAKE_PREFIX_PATH=${WORK}/prefix
+    -DCMAKE_BUILD_TYPE=Release)
+if(CXX)
+  list(APPEND args -DCMAKE_CXX_COMPILER=${CXX})
+endif()
+if(LAUNCHER)
+  list(APPEND args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
+if(CUDA_ROOT)
+  list(APPEND args -DCUDAToolkit_ROOT=${CUDA_ROOT})
+endif()
+step("configure the example with find_package(odegan)" ${CMAKE_COMMAND} ${args})
+step("build the example" ${CMAKE_COMMAND} --build ${WORK}/build -j 2)
+step("the example's tests" ${CMAKE_CTEST_COMMAND} --test-dir ${WORK}/build --output-on-failure)
