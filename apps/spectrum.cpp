@@ -20,6 +20,7 @@
 #include "apps/common/progress.h"
 #include "apps/common/run.h"
 #include "apps/common/spectrum.h"
+#include "apps/common/training.h"
 #include "autodiff/var.h"
 #include "core/rng.h"
 #include "data/dataset.h"
@@ -191,14 +192,9 @@ int main(int argc, char** argv) {
     solvers::GameOptions gopt;
     gopt.loss = r.loss;
     solvers::GanGame game(r.players, r.batch, gopt);
-    const Tensor& saved = ck.tensor("state");
-    ODEGAN_CHECK(saved.numel() == game.state().numel(), ckpt, ": state has ", saved.numel(),
-                 " values, the run's config builds ", game.state().numel(), " parameters");
-    game.state().copy_(saved.reshape({saved.numel()}).to(DType::f64).to(dev));
-    for (auto& [name, buf] : r.players.generator->named_buffers())
-      if (ck.tensors.count("g." + name)) buf->copy_(ck.tensor("g." + name).to(buf->dtype()).to(dev));
-    for (auto& [name, buf] : r.players.discriminator->named_buffers())
-      if (ck.tensors.count("d." + name)) buf->copy_(ck.tensor("d." + name).to(buf->dtype()).to(dev));
+    // The parameters are views into the game's (float64) state: loading them sets y.
+    app::load_player(ck, "generator", *r.players.generator);
+    app::load_player(ck, "discriminator", *r.players.discriminator);
     const int64_t step = ck.step();
     const std::string out = app::prepare_dir(o.out.empty() ? o.run + "/spectrum" : o.out);
 

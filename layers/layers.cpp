@@ -105,8 +105,9 @@ BatchNorm::BatchNorm(int64_t c, double eps_, double momentum_, bool affine, DTyp
   ODEGAN_CHECK(c > 0 && eps_ > 0 && momentum_ >= 0 && momentum_ <= 1, "BatchNorm: bad configuration (channels ", c,
                ", eps ", eps_, ", momentum ", momentum_, ")");
   if (affine) {
-    gamma = register_parameter("gamma", Tensor::ones({c}, dtype));
-    beta = register_parameter("beta", Tensor::zeros({c}, dtype));
+    // PyTorch's names (weight, bias, running_mean, running_var), so state_dicts load there.
+    gamma = register_parameter("weight", Tensor::ones({c}, dtype));
+    beta = register_parameter("bias", Tensor::zeros({c}, dtype));
   }
   running_mean = &register_buffer("running_mean", Tensor::zeros({c}, dtype));
   running_var = &register_buffer("running_var", Tensor::ones({c}, dtype));
@@ -138,8 +139,8 @@ Var BatchNorm1d::forward(const Var& x) {
 ConditionalBatchNorm2d::ConditionalBatchNorm2d(int64_t c, int64_t num_classes, double eps, double momentum,
                                                DType dtype) {
   norm = register_module("norm", std::make_shared<BatchNorm2d>(c, eps, momentum, false, dtype));
-  gamma = register_parameter("gamma", Tensor::ones({num_classes, c}, dtype));
-  beta = register_parameter("beta", Tensor::zeros({num_classes, c}, dtype));
+  gamma = register_parameter("weight", Tensor::ones({num_classes, c}, dtype));  // one row per class
+  beta = register_parameter("bias", Tensor::zeros({num_classes, c}, dtype));
 }
 
 void ConditionalBatchNorm2d::reset_parameters(Generator&, Init) {

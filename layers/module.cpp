@@ -282,10 +282,21 @@ void Module::save(const std::string& path) { save_safetensors(path, state_dict()
 
 void Module::load(const std::string& path) {
   try {
-    load_state_dict(load_safetensors(path));
+    load_state_dict(legacy_names(load_safetensors(path)));
   } catch (const Error& e) {
     ODEGAN_FAIL("loading '", path, "': ", e.what());
   }
+}
+
+std::map<std::string, Tensor> legacy_names(std::map<std::string, Tensor> state) {
+  std::map<std::string, Tensor> out;
+  for (auto& [name, t] : state) {
+    const size_t dot = name.rfind('.');
+    const std::string last = dot == std::string::npos ? name : name.substr(dot + 1);
+    const std::string stem = dot == std::string::npos ? "" : name.substr(0, dot + 1);
+    out[last == "gamma" ? stem + "weight" : last == "beta" ? stem + "bias" : name] = std::move(t);
+  }
+  return out;
 }
 
 }  // namespace odegan::nn

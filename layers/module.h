@@ -84,6 +84,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // every name, shape and dtype first and throws one error listing all mismatches.
   void load_state_dict(const std::map<std::string, Tensor>& state);
   void save(const std::string& path);  // safetensors, written atomically
+  // Loads a file written by save(), or one from before batch norm took PyTorch's names
+  // (see legacy_names).
   void load(const std::string& path);
 
  protected:
@@ -119,5 +121,10 @@ class Module : public std::enable_shared_from_this<Module> {
 std::string summary(Module& m, const Shape& input_shape);
 // The rows for any forward: records each Module::operator() call made by `run`.
 std::string summary_of(Module& root, const std::function<void()>& run);
+
+// Files and checkpoints written before batch norm took PyTorch's parameter names called
+// them gamma and beta: returns `state` with those keys ("x.gamma", "x.beta") renamed to
+// "x.weight" and "x.bias". No current module registers a gamma or beta.
+std::map<std::string, Tensor> legacy_names(std::map<std::string, Tensor> state);
 
 }  // namespace odegan::nn

@@ -169,7 +169,7 @@ def bench_inception(device, iters, batch):
         if name.endswith("conv.weight"):
             fan_in = shape[1] * shape[2] * shape[3]
             state[ci.to_torch(name)] = torch.randn(shape) * (2.0 / fan_in) ** 0.5
-        elif name.endswith("running_var") or name.endswith("gamma"):
+        elif name.endswith("running_var") or name.endswith("bn.weight"):
             state[ci.to_torch(name)] = torch.ones(shape)
         elif name == "fc.weight":
             state[name] = torch.randn(shape) / 2048**0.5

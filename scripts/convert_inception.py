@@ -5,8 +5,10 @@
 
 The input is the state dict pytorch-fid downloads (FID_WEIGHTS_URL in pytorch_fid/inception.py,
 the 2015-12-05 TensorFlow Inception ported to PyTorch). Names keep pytorch-fid's modules
-(Conv2d_1a_3x3.conv.weight, Mixed_5b.branch1x1.bn.running_mean, fc.weight, ...); batch-norm
-`weight` / `bias` become `gamma` / `beta`, and `num_batches_tracked` is dropped. Every tensor of
+(Conv2d_1a_3x3.conv.weight, Mixed_5b.branch1x1.bn.running_mean, fc.weight, ...), as ours do
+(batch norm's are PyTorch's: weight, bias, running_mean, running_var); `num_batches_tracked`
+is dropped. (Files converted before batch norm took these names hold gamma / beta; odegan
+still loads them.) Every tensor of
 the network must be found with its shape (listed below, as layers/models/inception.cpp builds
 it) and nothing else may be left over; the output is float32. Needs only torch (and writes the
 safetensors format itself). scripts/make_inception_fixture.py imports the name mapping.
@@ -61,7 +63,7 @@ def expected_tensors():
     out = {}
     for m, cin, cout, kh, kw in CONVS:
         out[f"{m}.conv.weight"] = (cout, cin, kh, kw)
-        for t in ("gamma", "beta", "running_mean", "running_var"):
+        for t in ("weight", "bias", "running_mean", "running_var"):
             out[f"{m}.bn.{t}"] = (cout,)
     out["fc.weight"] = (1008, 2048)
     out["fc.bias"] = (1008,)
@@ -77,19 +79,11 @@ def to_ours(name):
     """pytorch-fid / torchvision name -> ours (None for num_batches_tracked)."""
     if name.endswith(".num_batches_tracked"):
         return None
-    if ".bn." in name and name.endswith(".weight"):
-        return name[: -len("weight")] + "gamma"
-    if ".bn." in name and name.endswith(".bias"):
-        return name[: -len("bias")] + "beta"
     return name
 
 
 def to_torch(name):
-    """Our name -> pytorch-fid's."""
-    if name.endswith(".bn.gamma"):
-        return name[: -len("gamma")] + "weight"
-    if name.endswith(".bn.beta"):
-        return name[: -len("beta")] + "bias"
+    """Our name -> pytorch-fid's (the same since batch norm took PyTorch's names)."""
     return name
 
 

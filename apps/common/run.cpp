@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/safetensors.h"
+#include "layers/module.h"
 
 namespace odegan::app {
 
@@ -486,6 +487,23 @@ void Checkpoint::copy_into(Tensor& dst, const std::string& name) const {
   dst.copy_(t.to(dst.device()));
 }
 
+int Checkpoint::format() const { return info.contains("format") ? static_cast<int>(get_int("format", 1, kFormat)) : 1; }
+
+std::map<std::string, Tensor> Checkpoint::player(const std::string& which) const {
+  ODEGAN_CHECK(which == "generator" || which == "discriminator", "Checkpoint::player: no player '", which, "'");
+  std::map<std::string, Tensor> out;
+  auto take = [&](const std::string& prefix) {
+    for (const auto& [k, t] : tensors)
+      if (k.size() > prefix.size() && k.compare(0, prefix.size(), prefix) == 0) out[k.substr(prefix.size())] = t;
+  };
+  take(which + ".");
+  if (format() == 1) {
+    out = nn::legacy_names(std::move(out));  // gamma, beta -> weight, bias
+    take(which == "generator" ? "g." : "d.");  // the buffers
+  }
+  return out;
+}
+
 void save_checkpoint(const std::string& dir, int64_t step, const Checkpoint& ckpt, int keep) {
   prepare_dir(dir);
   char name[64];
@@ -529,7 +547,11 @@ Checkpoint read_checkpoint(const std::string& path) {
   ODEGAN_CHECK(c.info.is_object(), "checkpoint '", path, "': the odegan metadata must be a JSON object, got ",
                c.info.dump());
   c.step();
-  c.tensor("state");
+  if (c.format() == 1) {
+    c.tensor("state");
+  } else {
+    ODEGAN_CHECK(!c.player("generator").empty(), "checkpoint '", path, "' has no generator tensors (generator.*)");
+  }
   return c;
 }
 

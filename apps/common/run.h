@@ -122,6 +122,20 @@ struct Checkpoint {
   // naming the file and the flags that change sizes).
   void copy_into(Tensor& dst, const std::string& name) const;
 
+  // The layout of the tensors (info "format"):
+  //   2 (written now): every parameter and buffer of each player under the names PyTorch's
+  //     state_dict() would give them, prefixed by the player: "generator.<name>",
+  //     "discriminator.<name>" (e.g. generator.1.weight, generator.2.running_mean); the
+  //     stepper's state (Adam moments, multistep history) under "solver.<name>".
+  //   1 (older runs, no "format" key): parameters as "generator.*" / "discriminator.*" and
+  //     again in one flat "state", buffers as "g.*" / "d.*", batch norm's affine
+  //     parameters named gamma / beta, the stepper's state without a prefix.
+  static constexpr int kFormat = 2;
+  int format() const;
+  // One player's ("generator" or "discriminator") parameters and buffers, by the names of
+  // its module's state_dict(), from either format.
+  std::map<std::string, Tensor> player(const std::string& which) const;
+
   static constexpr int64_t kMaxStep = int64_t(1) << 50;
 };
 
@@ -129,7 +143,8 @@ struct Checkpoint {
 // `keep` checkpoints.
 void save_checkpoint(const std::string& dir, int64_t step, const Checkpoint& ckpt, int keep = 3);
 // Reads and validates a checkpoint file: a regular file, valid safetensors, metadata that
-// is a JSON object with an integer "step" in [0, 2^50], and a "state" tensor. Throws
+// is a JSON object with an integer "step" in [0, 2^50] and a known "format", and the
+// generator's tensors (format 2) or the flat "state" (format 1). Throws
 // odegan::Error (never anything else) naming the file.
 Checkpoint read_checkpoint(const std::string& path);
 // The file <dir>/latest points to ("" when there is no pointer).

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/common/training.h"
 #include "autodiff/var.h"
 #include "core/safetensors.h"
 
@@ -31,18 +32,7 @@ RunGenerator load_run_generator(const std::string& run, const std::string& devic
       ODEGAN_CHECK(!r.checkpoint.empty(), "no checkpoints in ", run, "/checkpoints");
     }
   }
-  const TensorMap t = read_checkpoint(r.checkpoint).tensors;  // validated: names the file and the key
-  std::map<std::string, Tensor> g_state;
-  for (auto& [k, v] : t) {
-    if (k.rfind("generator.", 0) == 0) g_state[k.substr(10)] = v;
-    if (k.rfind("g.", 0) == 0) g_state[k.substr(2)] = v;
-  }
-  ODEGAN_CHECK(!g_state.empty(), r.checkpoint, ": holds no generator tensors (g.* or generator.*)");
-  try {
-    r.players.generator->load_state_dict(g_state);
-  } catch (const Error& e) {
-    throw Error(r.checkpoint + ": " + e.what());
-  }
+  load_player(read_checkpoint(r.checkpoint), "generator", *r.players.generator);  // either format
   r.players.generator->eval();
   return r;
 }

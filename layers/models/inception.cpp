@@ -236,9 +236,9 @@ void randomize_inception(InceptionV3& net, uint64_t seed) {
     if (ends_with(name, ".conv.weight")) {
       const int64_t fan_in = t.numel() / t.shape()[0];
       fill_normal(t, gen, 0.0, std::sqrt(2.0 / double(fan_in)));
-    } else if (ends_with(name, ".bn.gamma")) {
+    } else if (ends_with(name, ".bn.weight")) {
       fill_uniform(t, gen, 0.8, 1.2);
-    } else if (ends_with(name, ".bn.beta") || name == "fc.bias") {
+    } else if (ends_with(name, ".bn.bias") || name == "fc.bias") {
       fill_uniform(t, gen, -0.1, 0.1);
     } else if (name == "fc.weight") {
       fill_normal(t, gen, 0.0, 1.0 / std::sqrt(double(InceptionV3::kFeatures)));

@@ -108,7 +108,7 @@ std::vector<std::string> temp_files(const std::string& dir) {
 std::vector<double> final_state(const std::string& ckpt) {
   std::vector<double> all;
   for (auto& [name, t] : odegan::load_safetensors(ckpt))
-    if (name == "state" || name.rfind("g.", 0) == 0 || name.rfind("d.", 0) == 0)
+    if (name.rfind("generator.", 0) == 0 || name.rfind("discriminator.", 0) == 0)
       for (double v : t.to(odegan::DType::f64).to_vector<double>()) all.push_back(v);
   return all;
 }

@@ -210,12 +210,17 @@ TEST(Checkpoints, EveryMetadataFieldIsValidatedNamingFileAndKey) {
       {"no-seed", [](TensorMap&, json& j) { j.erase("data_seed"); }, "key 'data_seed' is missing"},
       {"ab-count", [](TensorMap&, json& j) { j["ab_count"] = -1; }, "key 'ab_count'"},
       {"ab-step", [](TensorMap&, json& j) { j["ab_h1"] = "0.1"; }, "key 'ab_h1'"},
-      {"ab-history", [](TensorMap& t, json&) { t["ab.f1"] = Tensor::zeros({7}); }, "'ab.f1' has 7 values"},
+      {"ab-history", [](TensorMap& t, json&) { t["solver.ab.f1"] = Tensor::zeros({7}); }, "'ab.f1' has 7 values"},
       {"method", [](TensorMap&, json& j) { j["method"] = "euler"; }, "--method euler"},
       {"not-object", [](TensorMap&, json& j) { j = json::array({1, 2}); }, "must be a JSON object"},
-      {"no-state", [](TensorMap& t, json&) { t.erase("state"); }, "has no tensor 'state'"},
-      {"state-size", [](TensorMap& t, json&) { t["state"] = Tensor::zeros({7}); },
-       "has state of 7 values, this config needs"},
+      {"format", [](TensorMap&, json& j) { j["format"] = 3; }, "key 'format'"},
+      {"no-generator", [](TensorMap& t, json&) {
+         for (auto it = t.begin(); it != t.end();) it = it->first.rfind("generator.", 0) == 0 ? t.erase(it) : std::next(it);
+       }, "has no generator tensors"},
+      {"layer-size", [](TensorMap& t, json&) { t["generator.0.weight"] = Tensor::zeros({7}); },
+       "'0.weight': expected [25, 32] float32, found [7] float32"},
+      {"stray-tensor", [](TensorMap& t, json&) { t["discriminator.9.weight"] = Tensor::zeros({7}); },
+       "unexpected '9.weight'"},
   };
   for (const Case& c : cases) {
     const std::string dir = corrupted(c.name, c.edit);
@@ -228,6 +233,74 @@ TEST(Checkpoints, EveryMetadataFieldIsValidatedNamingFileAndKey) {
     EXPECT_NE(log.find("ckpt-000000004.safetensors"), std::string::npos) << c.name << "\n" << log;
     EXPECT_EQ(read_file(dir + "/config.json"), config_before) << c.name << ": a failed resume rewrote config.json";
   }
+}
+
+// Rewrites a checkpoint of today's layout (format 2) in the layout of earlier runs (format
+// 1): the parameters also in one flat "state" (discriminator's, then generator's, in the
+// modules' order), buffers as g.* / d.*, batch norm's weight / bias named gamma / beta, the
+// stepper's state without its "solver." prefix, no "format" key.
+void write_format1(const std::string& ckpt, const std::string& config) {
+  std::map<std::string, std::string> meta;
+  TensorMap t = load_safetensors(ckpt, &meta), out;
+  json info = json::parse(meta.at("odegan"));
+  info.erase("format");
+  const app::ImageGanConfig c = app::ImageGanConfig::from_json(app::read_json(config), config);
+  solvers::Players p = app::build_players(c, DType::f32, Device::cpu());
+  std::vector<float> state;
+  for (auto [player, module] : {std::pair<std::string, nn::Module*>{"discriminator", p.discriminator.get()},
+                                {"generator", p.generator.get()}}) {
+    for (auto& [name, v] : module->named_parameters()) {
+      const Tensor& x = t.at(player + "." + name);
+      for (float f : x.to_vector<float>()) state.push_back(f);
+      std::string legacy = name;
+      const size_t dot = name.rfind('.');
+      const std::string stem = name.substr(0, dot + 1);
+      if (t.count(player + "." + stem + "running_mean")) {  // batch norm
+        if (name.substr(dot + 1) == "weight") legacy = stem + "gamma";
+        if (name.substr(dot + 1) == "bias") legacy = stem + "beta";
+      }
+      out[player + "." + legacy] = x;
+    }
+    for (auto& [name, b] : module->named_buffers()) out[player.substr(0, 1) + "." + name] = t.at(player + "." + name);
+  }
+  out["state"] = Tensor::from_vector(state, {static_cast<int64_t>(state.size())});
+  for (auto& [name, x] : t)
+    if (name.rfind("solver.", 0) == 0) out[name.substr(7)] = x;
+  save_safetensors(ckpt, out, {{"odegan", info.dump()}});
+}
+
+TEST(Checkpoints, EarlierRunsInTheOldLayoutResumeExactlyAndSample) {
+  // A DCGAN with batch norm in G, RK4 with the regulariser: 2 steps, the checkpoint turned
+  // into format 1, resumed to 4 steps, must equal the straight 4-step run bit for bit.
+  const std::string base = odegan::testing::temp_dir();
+  const std::string cmd = bin("odegan_cifar10") + " --data " + odegan::testing::write_tiny_cifar10(base + "/cifar", 12, 3) +
+                          " --device cpu --width-mult 0.03125 --batch 4 --latent 8 --threads 0 --log-every 1"
+                          " --sample-every 0 --checkpoint-every 2";
+  std::string log;
+  ASSERT_EQ(run(cmd + " --steps 4 --out " + base + "/full", &log), 0) << log;
+  ASSERT_EQ(run(cmd + " --steps 2 --out " + base + "/part", &log), 0) << log;
+  const std::string ckpt = base + "/part/checkpoints/ckpt-000000002.safetensors";
+  write_format1(ckpt, base + "/part/config.json");
+  ASSERT_EQ(load_safetensors(ckpt).count("state"), 1u);
+  ASSERT_EQ(run(bin("odegan_sample") + " --run " + base + "/part --device cpu --n 2 --out " + base + "/eval-old", &log), 0)
+      << log;
+  ASSERT_EQ(run(cmd + " --steps 4 --resume --out " + base + "/part", &log), 0) << log;
+  auto values = [](const std::string& path) {
+    std::vector<std::pair<std::string, std::vector<double>>> v;
+    for (auto& [name, x] : load_safetensors(path)) v.emplace_back(name, x.to(DType::f64).to_vector<double>());
+    return v;
+  };
+  const auto full = values(base + "/full/checkpoints/ckpt-000000004.safetensors");
+  EXPECT_TRUE(full == values(base + "/part/checkpoints/ckpt-000000004.safetensors"));
+  // Today's layout: players by state_dict name (batch norm as PyTorch names it), no flat
+  // state, the stepper's state under solver.*.
+  std::vector<std::string> names;
+  for (auto& [name, x] : full) names.push_back(name);
+  for (const char* must : {"generator.0.weight", "generator.3.weight", "generator.3.bias", "generator.3.running_mean",
+                           "generator.3.running_var", "discriminator.0.weight"})
+    EXPECT_NE(std::find(names.begin(), names.end(), must), names.end()) << must;
+  for (const std::string& n : names)
+    EXPECT_TRUE(n.rfind("generator.", 0) == 0 || n.rfind("discriminator.", 0) == 0 || n.rfind("solver.", 0) == 0) << n;
 }
 
 TEST(Checkpoints, ReadCheckpointThrowsOdeganErrorsOnly) {
@@ -277,7 +350,7 @@ TEST(Checkpoints, FailedResumeWithOtherWidthLeavesTheRunUsable) {
   ASSERT_EQ(run(cmd + " --width-mult 0.03125 --steps 2", &log), 0) << log;
   const std::string config = read_file(base + "/run/config.json");
   EXPECT_EQ(run(cmd + " --width-mult 0.0625 --steps 4 --resume", &log), 1) << log;
-  EXPECT_NE(log.find("has state of"), std::string::npos) << log;
+  EXPECT_NE(log.find("the generator does not match this run's configuration"), std::string::npos) << log;
   EXPECT_NE(log.find("--width-mult"), std::string::npos) << log;
   EXPECT_EQ(read_file(base + "/run/config.json"), config);
   ASSERT_EQ(run(bin("odegan_sample") + " --run " + base + "/run --device cpu --out " + base + "/eval", &log), 0) << log;

@@ -68,7 +68,7 @@ TEST(Inception, StructureIsPytorchFids) {
       {"Mixed_5b.branch_pool.conv.weight", {32, 192, 1, 1}}, {"Mixed_6a.branch3x3.conv.weight", {384, 288, 3, 3}},
       {"Mixed_6b.branch7x7_2.conv.weight", {128, 128, 1, 7}}, {"Mixed_6e.branch7x7dbl_4.conv.weight", {192, 192, 7, 1}},
       {"Mixed_7a.branch7x7x3_4.conv.weight", {192, 192, 3, 3}}, {"Mixed_7c.branch3x3_2b.conv.weight", {384, 384, 3, 1}},
-      {"Mixed_7c.branch_pool.bn.gamma", {192}},               {"fc.weight", {1008, 2048}},
+      {"Mixed_7c.branch_pool.bn.weight", {192}},               {"fc.weight", {1008, 2048}},
       {"fc.bias", {1008}}};
   for (const auto& [name, shape] : spots) {
     ASSERT_TRUE(state.count(name)) << name;
