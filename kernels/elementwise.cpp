@@ -11,10 +11,19 @@ namespace odegan::kernels {
 
 const char* unary_name(Unary op) {
   switch (op) {
-#define F(name) \
+#define F(name, formula) \
   case Unary::name: return #name;
-    F(neg) F(exp) F(log) F(sqrt) F(rsqrt) F(abs) F(square) F(reciprocal) F(relu) F(leaky_relu) F(tanh)
-    F(sigmoid) F(softplus) F(log_sigmoid) F(silu) F(step) F(leaky_step) F(sign) F(affine) F(pow)
+    ODEGAN_UNARY_OPS(F)
+#undef F
+  }
+  return "?";
+}
+
+const char* unary_formula(Unary op) {
+  switch (op) {
+#define F(name, formula) \
+  case Unary::name: return formula;
+    ODEGAN_UNARY_OPS(F)
 #undef F
   }
   return "?";
@@ -22,10 +31,19 @@ const char* unary_name(Unary op) {
 
 const char* binary_name(Binary op) {
   switch (op) {
-#define F(name) \
+#define F(name, formula) \
   case Binary::name: return #name;
-    F(add) F(sub) F(mul) F(div) F(maximum) F(minimum) F(relu_backward) F(leaky_relu_backward) F(tanh_backward)
-    F(sigmoid_backward) F(silu_backward)
+    ODEGAN_BINARY_OPS(F)
+#undef F
+  }
+  return "?";
+}
+
+const char* binary_formula(Binary op) {
+  switch (op) {
+#define F(name, formula) \
+  case Binary::name: return formula;
+    ODEGAN_BINARY_OPS(F)
 #undef F
   }
   return "?";

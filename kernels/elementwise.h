@@ -10,47 +10,59 @@
 
 namespace odegan::kernels {
 
-enum class Unary : unsigned char {
-  neg,         // -x
-  exp,         // e^x
-  log,         // ln x
-  sqrt,        // sqrt x
-  rsqrt,       // 1 / sqrt x
-  abs,         // |x|
-  square,      // x^2
-  reciprocal,  // 1 / x
-  relu,        // max(x, 0)
-  leaky_relu,  // x > 0 ? x : a * x
-  tanh,        // tanh x
-  sigmoid,     // 1 / (1 + e^-x), stable for large |x|
-  softplus,    // ln(1 + e^x), stable: max(x, 0) + log1p(e^-|x|)
-  log_sigmoid, // -softplus(-x)
-  silu,        // x * sigmoid(x) (also called swish)
-  step,        // x > 0 ? 1 : 0 (the derivative mask of relu)
-  leaky_step,  // x > 0 ? 1 : a (the derivative mask of leaky_relu)
-  sign,        // -1, 0, 1
-  affine,      // a * x + b
-  pow,         // x^a
-};
+// The elementwise ops, listed once as X(name, formula). The enums, the names, the count,
+// both backends' dispatch switches (kernels/cpu/elementwise.cpp, kernels/cuda/elementwise.cu)
+// and the tests' check that every op has a reference row are generated from these lists;
+// each op's arithmetic is written once, in kernels/elementwise_ops.h.
+#define ODEGAN_UNARY_OPS(X)                                           \
+  X(neg, "-x")                                                        \
+  X(exp, "e^x")                                                       \
+  X(log, "ln x")                                                      \
+  X(sqrt, "sqrt x")                                                   \
+  X(rsqrt, "1 / sqrt x")                                              \
+  X(abs, "|x|")                                                       \
+  X(square, "x^2")                                                    \
+  X(reciprocal, "1 / x")                                              \
+  X(relu, "max(x, 0)")                                                \
+  X(leaky_relu, "x > 0 ? x : a * x")                                  \
+  X(tanh, "tanh x")                                                   \
+  X(sigmoid, "1 / (1 + e^-x), stable for large |x|")                  \
+  X(softplus, "ln(1 + e^x), stable: max(x, 0) + log1p(e^-|x|)")       \
+  X(log_sigmoid, "-softplus(-x)")                                     \
+  X(silu, "x * sigmoid(x) (also called swish)")                       \
+  X(step, "x > 0 ? 1 : 0 (the derivative mask of relu)")              \
+  X(leaky_step, "x > 0 ? 1 : a (the derivative mask of leaky_relu)")  \
+  X(sign, "-1, 0, 1")                                                 \
+  X(affine, "a * x + b")                                              \
+  X(pow, "x^a")
+
+#define ODEGAN_ELEMENTWISE_ENUM(name, formula) name,
+#define ODEGAN_ELEMENTWISE_COUNT(name, formula) +1
+enum class Unary : unsigned char { ODEGAN_UNARY_OPS(ODEGAN_ELEMENTWISE_ENUM) };
+constexpr int kNumUnary = 0 ODEGAN_UNARY_OPS(ODEGAN_ELEMENTWISE_COUNT);
 const char* unary_name(Unary op);
+const char* unary_formula(Unary op);  // "x * sigmoid(x)"
 
 void unary(Unary op, const Tensor& x, Tensor& out, double a = 0.0, double b = 0.0);
 Tensor unary(Unary op, const Tensor& x, double a = 0.0, double b = 0.0);
 
-enum class Binary : unsigned char {
-  add,                  // x + y
-  sub,                  // x - y
-  mul,                  // x * y
-  div,                  // x / y
-  maximum,              // max(x, y)
-  minimum,              // min(x, y)
-  relu_backward,        // x * (y > 0)            x = upstream gradient, y = relu input
-  leaky_relu_backward,  // x * (y > 0 ? 1 : a)    y = leaky_relu input
-  tanh_backward,        // x * (1 - y^2)          y = tanh output
-  sigmoid_backward,     // x * y * (1 - y)        y = sigmoid output
-  silu_backward,        // x * s (1 + y (1 - s))  y = silu input, s = sigmoid(y)
-};
+#define ODEGAN_BINARY_OPS(X)                                                 \
+  X(add, "x + y")                                                            \
+  X(sub, "x - y")                                                            \
+  X(mul, "x * y")                                                            \
+  X(div, "x / y")                                                            \
+  X(maximum, "max(x, y)")                                                    \
+  X(minimum, "min(x, y)")                                                    \
+  X(relu_backward, "x * (y > 0); x = upstream gradient, y = relu input")     \
+  X(leaky_relu_backward, "x * (y > 0 ? 1 : a); y = leaky_relu input")        \
+  X(tanh_backward, "x * (1 - y^2); y = tanh output")                         \
+  X(sigmoid_backward, "x * y * (1 - y); y = sigmoid output")                 \
+  X(silu_backward, "x * s (1 + y (1 - s)); y = silu input, s = sigmoid(y)")
+
+enum class Binary : unsigned char { ODEGAN_BINARY_OPS(ODEGAN_ELEMENTWISE_ENUM) };
+constexpr int kNumBinary = 0 ODEGAN_BINARY_OPS(ODEGAN_ELEMENTWISE_COUNT);
 const char* binary_name(Binary op);
+const char* binary_formula(Binary op);
 
 // out has the broadcast shape of x and y (NumPy rules); throws naming both shapes.
 void binary(Binary op, const Tensor& x, const Tensor& y, Tensor& out, double a = 0.0);

@@ -79,12 +79,7 @@ ODEGAN_HD T binary(T x, T y, T a) {
   }
 }
 
-// X-macros listing every op, for switches that turn a runtime op into a template argument.
-#define ODEGAN_UNARY_CASES(F)                                                                   \
-  F(neg) F(exp) F(log) F(sqrt) F(rsqrt) F(abs) F(square) F(reciprocal) F(relu) F(leaky_relu)   \
-  F(tanh) F(sigmoid) F(softplus) F(log_sigmoid) F(silu) F(step) F(leaky_step) F(sign) F(affine) F(pow)
-#define ODEGAN_BINARY_CASES(F) \
-  F(add) F(sub) F(mul) F(div) F(maximum) F(minimum) F(relu_backward) F(leaky_relu_backward) \
-  F(tanh_backward) F(sigmoid_backward) F(silu_backward)
+// The switches that turn a runtime op into a template argument are generated from the op
+// lists (ODEGAN_UNARY_OPS, ODEGAN_BINARY_OPS in kernels/elementwise.h).
 
 }  // namespace odegan::kernels::ops

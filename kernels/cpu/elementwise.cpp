@@ -104,11 +104,11 @@ void unary(Unary op, const Tensor& x, Tensor& out, double a, double b) {
     scalar_t* op_ = out.data<scalar_t>();
     const scalar_t ta = static_cast<scalar_t>(a), tb = static_cast<scalar_t>(b);
     switch (op) {
-#define F(name)                                                        \
+#define F(name, formula)                                                        \
   case Unary::name:                                                    \
     unary_loop<Unary::name, scalar_t>(xp, op_, x.numel(), ta, tb);     \
     break;
-      ODEGAN_UNARY_CASES(F)
+      ODEGAN_UNARY_OPS(F)
 #undef F
     }
   });
@@ -122,11 +122,11 @@ void binary(Binary op, const Tensor& x, const Tensor& y, Tensor& out, double a, 
     scalar_t* o = out.data<scalar_t>();
     const scalar_t ta = static_cast<scalar_t>(a);
     switch (op) {
-#define F(name)                                                   \
+#define F(name, formula)                                                   \
   case Binary::name:                                              \
     binary_loop<Binary::name, scalar_t>(xp, yp, o, ta, plan);     \
     break;
-      ODEGAN_BINARY_CASES(F)
+      ODEGAN_BINARY_OPS(F)
 #undef F
     }
   });

@@ -9,9 +9,9 @@ namespace {
 template <class T>
 __device__ __forceinline__ T apply_unary(Unary op, T x, T a, T b) {
   switch (op) {
-#define F(name) \
+#define F(name, formula) \
   case Unary::name: return ops::unary<Unary::name, T>(x, a, b);
-    ODEGAN_UNARY_CASES(F)
+    ODEGAN_UNARY_OPS(F)
 #undef F
   }
   return T(0);
@@ -20,9 +20,9 @@ __device__ __forceinline__ T apply_unary(Unary op, T x, T a, T b) {
 template <class T>
 __device__ __forceinline__ T apply_binary(Binary op, T x, T y, T a) {
   switch (op) {
-#define F(name) \
+#define F(name, formula) \
   case Binary::name: return ops::binary<Binary::name, T>(x, y, a);
-    ODEGAN_BINARY_CASES(F)
+    ODEGAN_BINARY_OPS(F)
 #undef F
   }
   return T(0);

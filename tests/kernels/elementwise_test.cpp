@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include "kernels/elementwise.h"
 #include "tests/common/test_util.h"
@@ -172,6 +173,22 @@ const std::vector<std::pair<Shape, Shape>> kBroadcastPairs = {
     {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{1}, {2, 3}}, {{2, 1, 3}, {2, 4, 3}}, {{0, 3}, {3}},
     {{7, 1}, {1, 9}},   {{2, 3, 1, 5}, {3, 4, 1}},
 };
+
+// The op lists of kernels/elementwise.h are the one source of the enums; a new op without
+// a reference row here fails, naming it.
+TEST(Elementwise, EveryOpHasAReferenceRow) {
+  std::set<int> unary_rows, binary_rows;
+  for (const UnaryCase& c : unary_cases()) unary_rows.insert(static_cast<int>(c.op));
+  for (const BinaryCase& c : binary_cases()) binary_rows.insert(static_cast<int>(c.op));
+  for (int i = 0; i < kNumUnary; ++i)
+    EXPECT_TRUE(unary_rows.count(i)) << "Unary::" << unary_name(static_cast<Unary>(i)) << " ("
+                                     << unary_formula(static_cast<Unary>(i)) << ") has no row in unary_cases()";
+  for (int i = 0; i < kNumBinary; ++i)
+    EXPECT_TRUE(binary_rows.count(i)) << "Binary::" << binary_name(static_cast<Binary>(i)) << " ("
+                                      << binary_formula(static_cast<Binary>(i)) << ") has no row in binary_cases()";
+  EXPECT_EQ(std::string(unary_name(Unary::silu)), "silu");
+  EXPECT_EQ(std::string(binary_formula(Binary::add)), "x + y");
+}
 
 TEST(Binary, MatchesNaiveBroadcastingReference) {
   int seed = 100;
