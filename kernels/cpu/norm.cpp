@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/norm_ops.h"
+
 namespace odegan::kernels::cpu {
 namespace {
 
@@ -32,7 +34,7 @@ template <class T>
 void channel_affine(const T* x, T* y, const NormDims& d, int64_t c, T scale, T shift) {
   for (int64_t n = 0; n < d.n; ++n) {
     const int64_t off = (n * d.c + c) * d.hw;
-    for (int64_t i = 0; i < d.hw; ++i) y[off + i] = x[off + i] * scale + shift;
+    for (int64_t i = 0; i < d.hw; ++i) y[off + i] = norm_ops::apply(x[off + i], scale, shift);
   }
 }
 
@@ -55,16 +57,13 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
     for (int64_t c = 0; c < d.c; ++c) {
       double mean, var;
       channel_stats(xp, d, c, mean, var);
-      const double invstd = 1.0 / std::sqrt(var + eps);
+      const double invstd = norm_ops::invstd(var, eps);
       sm[c] = static_cast<T>(mean);
       si[c] = static_cast<T>(invstd);
-      const double scale = g[c] * invstd;
-      channel_affine(xp, yp, d, c, static_cast<T>(scale), static_cast<T>(b[c] - mean * scale));
-      if (rm) {
-        // Unbiased variance; with a single element per channel it is undefined: keep the old value.
-        rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean);
-        if (m > 1) rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * var * m / (m - 1));
-      }
+      double scale, shift;
+      norm_ops::training_affine(g[c], b[c], mean, invstd, scale, shift);
+      channel_affine(xp, yp, d, c, static_cast<T>(scale), static_cast<T>(shift));
+      if (rm) norm_ops::update_running(rm[c], rv[c], mean, var, m, momentum);
     }
   });
 }
@@ -78,8 +77,9 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Te
     const T* rm = running_mean.data<T>();
     const T* rv = running_var.data<T>();
     for (int64_t c = 0; c < d.c; ++c) {
-      const double scale = g[c] / std::sqrt(double(rv[c]) + eps);
-      channel_affine(x.data<T>(), y.data<T>(), d, c, static_cast<T>(scale), static_cast<T>(b[c] - rm[c] * scale));
+      double scale, shift;
+      norm_ops::inference_affine(g[c], b[c], rm[c], rv[c], eps, scale, shift);
+      channel_affine(x.data<T>(), y.data<T>(), d, c, static_cast<T>(scale), static_cast<T>(shift));
     }
   });
 }
@@ -102,20 +102,17 @@ void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& gamma,
         const int64_t off = (n * d.c + c) * d.hw;
         for (int64_t i = 0; i < d.hw; ++i) {
           sg += gp[off + i];
-          sgx += gp[off + i] * ((xp[off + i] - mean) * inv);
+          sgx += gp[off + i] * norm_ops::xhat(xp[off + i], mean, inv);
         }
       }
       if (gbeta.defined()) gbeta.data<T>()[c] = static_cast<T>(sg);
       if (ggamma.defined()) ggamma.data<T>()[c] = static_cast<T>(sgx);
       if (!gx.defined()) continue;
       T* o = gx.data<T>();
-      const double k = g[c] * inv, mg = sg / m, mgx = sgx / m;
+      const norm_ops::BackwardChannel bc = norm_ops::backward_channel(g[c], mean, inv, sg, sgx, m);
       for (int64_t n = 0; n < d.n; ++n) {
         const int64_t off = (n * d.c + c) * d.hw;
-        for (int64_t i = 0; i < d.hw; ++i) {
-          const double xhat = (xp[off + i] - mean) * inv;
-          o[off + i] = static_cast<T>(k * (gp[off + i] - mg - xhat * mgx));
-        }
+        for (int64_t i = 0; i < d.hw; ++i) o[off + i] = static_cast<T>(norm_ops::backward_dx(bc, gp[off + i], xp[off + i]));
       }
     }
   });

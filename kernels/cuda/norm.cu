@@ -1,7 +1,9 @@
 // CUDA batch norm: one block per channel reduces its statistics in shared memory (double
-// accumulators, fixed order: deterministic), then elementwise kernels apply them.
+// accumulators, fixed order: deterministic), then elementwise kernels apply them. The
+// arithmetic is kernels/norm_ops.h's, shared with the CPU.
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/norm.h"
+#include "kernels/norm_ops.h"
 
 namespace odegan::kernels::cuda {
 namespace {
@@ -26,9 +28,11 @@ __device__ __forceinline__ int64_t at(const NormDims& d, int64_t c, int64_t i) {
   return ((i / d.hw) * d.c + c) * d.hw + i % d.hw;
 }
 
+// Per channel: the batch statistics, the running statistics' update, and the folded
+// affine map y = x * scale + shift (scale_shift: C scales, then C shifts).
 template <class T>
-__global__ void stats_kernel(const T* x, NormDims d, double eps, double momentum, T* mean_out, T* invstd_out, T* rm,
-                             T* rv) {
+__global__ void stats_kernel(const T* x, NormDims d, double eps, double momentum, const T* gamma, const T* beta,
+                             T* mean_out, T* invstd_out, T* rm, T* rv, T* scale_shift) {
   const int64_t c = blockIdx.x, m = d.n * d.hw;
   double s = 0;
   for (int64_t i = threadIdx.x; i < m; i += blockDim.x) s += (double)x[at(d, c, i)];
@@ -40,21 +44,23 @@ __global__ void stats_kernel(const T* x, NormDims d, double eps, double momentum
   }
   const double var = block_sum(ss) / (double)m;
   if (threadIdx.x == 0) {
+    const double inv = norm_ops::invstd(var, eps);
     mean_out[c] = (T)mean;
-    invstd_out[c] = (T)(1.0 / sqrt(var + eps));
-    if (rm) {
-      rm[c] = (T)((1 - momentum) * (double)rm[c] + momentum * mean);
-      if (m > 1) rv[c] = (T)((1 - momentum) * (double)rv[c] + momentum * var * (double)m / (double)(m - 1));
-    }
+    invstd_out[c] = (T)inv;
+    double scale, shift;
+    norm_ops::training_affine((double)gamma[c], (double)beta[c], mean, inv, scale, shift);
+    scale_shift[c] = (T)scale;
+    scale_shift[d.c + c] = (T)shift;
+    if (rm) norm_ops::update_running(rm[c], rv[c], mean, var, m, momentum);
   }
 }
 
+// y = x * scale + shift with the per-channel maps (C scales, then C shifts).
 template <class T>
-__global__ void apply_kernel(const T* x, T* y, NormDims d, const T* mean, const T* invstd, const T* gamma,
-                             const T* beta) {
+__global__ void apply_kernel(const T* x, T* y, NormDims d, const T* scale_shift) {
   ODEGAN_GRID_STRIDE(i, d.n * d.c * d.hw) {
     const int64_t c = (i / d.hw) % d.c;
-    y[i] = (x[i] - mean[c]) * invstd[c] * gamma[c] + beta[c];
+    y[i] = norm_ops::apply(x[i], scale_shift[c], scale_shift[d.c + c]);
   }
 }
 
@@ -63,8 +69,9 @@ __global__ void inference_kernel(const T* x, T* y, NormDims d, const T* rm, cons
                                  const T* beta) {
   ODEGAN_GRID_STRIDE(i, d.n * d.c * d.hw) {
     const int64_t c = (i / d.hw) % d.c;
-    const T inv = (T)(1.0 / sqrt((double)rv[c] + eps));
-    y[i] = (x[i] - rm[c]) * inv * gamma[c] + beta[c];
+    double scale, shift;
+    norm_ops::inference_affine((double)gamma[c], (double)beta[c], (double)rm[c], (double)rv[c], eps, scale, shift);
+    y[i] = norm_ops::apply(x[i], (T)scale, (T)shift);
   }
 }
 
@@ -78,7 +85,7 @@ __global__ void backward_sums(const T* gy, const T* x, NormDims d, const T* mean
   for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
     const int64_t k = at(d, c, i);
     a += (double)gy[k];
-    b += (double)gy[k] * (((double)x[k] - mu) * inv);
+    b += (double)gy[k] * norm_ops::xhat((double)x[k], mu, inv);
   }
   a = block_sum(a);
   b = block_sum(b);
@@ -96,9 +103,9 @@ __global__ void backward_dx(const T* gy, const T* x, T* gx, NormDims d, const T*
   const double m = (double)(d.n * d.hw);
   ODEGAN_GRID_STRIDE(i, d.n * d.c * d.hw) {
     const int64_t c = (i / d.hw) % d.c;
-    const double inv = invstd[c];
-    const double xhat = ((double)x[i] - (double)mean[c]) * inv;
-    gx[i] = (T)((double)gamma[c] * inv * ((double)gy[i] - sg[c] / m - xhat * sgx[c] / m));
+    const norm_ops::BackwardChannel b =
+        norm_ops::backward_channel((double)gamma[c], (double)mean[c], (double)invstd[c], sg[c], sgx[c], m);
+    gx[i] = (T)norm_ops::backward_dx(b, (double)gy[i], (double)x[i]);
   }
 }
 
@@ -109,15 +116,16 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
                                  Tensor& save_invstd, const NormDims& d) {
   if (d.c == 0) return;  // no channels: nothing to do (and a grid of 0 blocks is an error)
   DeviceScope scope(x);
+  Tensor scale_shift = Tensor::empty({2, d.c}, x.dtype(), x.device());
   visit_float(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     stats_kernel<T><<<static_cast<unsigned>(d.c), kBlock, 0, scope.stream()>>>(
-        x.data<T>(), d, eps, momentum, save_mean.data<T>(), save_invstd.data<T>(),
+        x.data<T>(), d, eps, momentum, gamma.data<T>(), beta.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
         running_mean.defined() ? running_mean.data<T>() : nullptr,
-        running_var.defined() ? running_var.data<T>() : nullptr);
+        running_var.defined() ? running_var.data<T>() : nullptr, scale_shift.data<T>());
     ODEGAN_CUDA_CHECK_LAUNCH();
-    apply_kernel<T><<<grid_for(x.numel()), kThreads, 0, scope.stream()>>>(
-        x.data<T>(), y.data<T>(), d, save_mean.data<T>(), save_invstd.data<T>(), gamma.data<T>(), beta.data<T>());
+    apply_kernel<T><<<grid_for(x.numel()), kThreads, 0, scope.stream()>>>(x.data<T>(), y.data<T>(), d,
+                                                                         scale_shift.data<T>());
     ODEGAN_CUDA_CHECK_LAUNCH();
   });
 }
