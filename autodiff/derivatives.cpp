@@ -1,7 +1,8 @@
 // Every derivative rule in one place. Each rule receives the gradients of its function's
 // outputs (`g`) and returns those of its inputs, written with differentiable functions,
 // so running it under create_graph records a graph that can be differentiated again.
-// `need(i)` is false for inputs whose gradient nobody asked for: skip their work.
+// `need(i)` is false for inputs whose gradient nobody asked for: skip their work;
+// `unpack(s)` gives back a saved Var (both are Node members).
 #include "autodiff/engine.h"
 #include "autodiff/functions.h"
 #include "autodiff/nodes.h"
@@ -9,9 +10,8 @@
 
 namespace odegan::ad {
 
+// RULE(MulBackward) { ... } defines MulBackward::apply(g).
 #define RULE(NODE) std::vector<Var> NODE::apply(std::vector<Var>&& g)
-#define need(i) needs_input_grad(i)
-#define unpack(s) s.unpack(*this)
 
 // ---------------------------------------------------------------- elementwise
 RULE(AddBackward) { return {need(0) ? sum_to(g[0], a_shape) : Var(), need(1) ? sum_to(g[0], b_shape) : Var()}; }
@@ -169,7 +169,5 @@ RULE(EmbeddingBackward) { return {embedding_backward(g[0], indices, num_rows)}; 
 RULE(EmbeddingBackwardBackward) { return {embedding(g[0], indices)}; }
 
 #undef RULE
-#undef need
-#undef unpack
 
 }  // namespace odegan::ad

@@ -102,15 +102,17 @@ Var log_sigmoid(const Var& x) { return neg(softplus(neg(x))); }
 Var silu(const Var& x) { return unary_saving_input<SiluBackward>(Unary::silu, x); }
 
 Var pow(const Var& x, double p) {
-  Var y = unary_saving_input<PowBackward>(Unary::pow, x, p);
-  if (auto* node = dynamic_cast<PowBackward*>(y.grad_fn().get())) node->p = p;
-  return y;
+  Tensor y = kernels::unary(Unary::pow, x.data(), p);
+  auto node = make_node<PowBackward>({&x});
+  if (node) node->x = SavedVar(x, false), node->p = p;
+  return finish(y, node);
 }
 
 Var leaky_relu(const Var& x, double slope) {
-  Var y = unary_saving_input<LeakyReluBackward>(Unary::leaky_relu, x, slope);
-  if (auto* node = dynamic_cast<LeakyReluBackward*>(y.grad_fn().get())) node->slope = slope;
-  return y;
+  Tensor y = kernels::unary(Unary::leaky_relu, x.data(), slope);
+  auto node = make_node<LeakyReluBackward>({&x});
+  if (node) node->x = SavedVar(x, false), node->slope = slope;
+  return finish(y, node);
 }
 
 Var relu_backward(const Var& grad, const Var& x) {

@@ -102,6 +102,8 @@ void SavedVar::release() {
   released_ = true;
 }
 
+Var Node::unpack(const SavedVar& s) { return s.unpack(*this); }
+
 Var SavedVar::unpack(Node& owner) const {
   ODEGAN_CHECK(!released_, owner.name(),
                ": trying to backward through the graph a second time, but its saved tensors were freed "

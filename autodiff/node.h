@@ -30,6 +30,8 @@ struct OutputMeta {
   Device device;
 };
 
+class SavedVar;
+
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
@@ -55,6 +57,12 @@ class Node : public std::enable_shared_from_this<Node> {
   // Set by the engine before apply(): whether input i's gradient is wanted this pass.
   bool needs_input_grad(size_t i) const { return i < needed_.size() && needed_[i]; }
   std::vector<bool> needed_;
+
+ protected:
+  // For derivative rules: need(i) = needs_input_grad(i); unpack(s) = the saved Var s,
+  // rebuilt (outputs point back at this node).
+  bool need(size_t i) const { return needs_input_grad(i); }
+  Var unpack(const SavedVar& s);
 };
 
 // A saved Var: inputs are kept as themselves; outputs keep only their data and are
@@ -116,6 +124,11 @@ std::vector<std::string> node_type_names();
 std::vector<std::string> graph_node_names(const std::vector<Var>& outputs);
 
 namespace detail {
+// Releases every saved Var of a node (ODEGAN_SAVED's release_saved).
+template <class... S>
+void release_saved_vars(S&... saved) {
+  (saved.release(), ...);
+}
 // Adds a node type to node_type_names() (called from ODEGAN_NODE at static initialisation).
 bool list_node_type(const char* name);
 // Drops a shared pointer without recursion: chains of a million nodes would otherwise

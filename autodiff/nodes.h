@@ -17,10 +17,12 @@ namespace odegan::ad {
     static inline const bool listed_ = detail::list_node_type(#NAME);      \
     std::vector<Var> apply(std::vector<Var>&& grads) override;
 
-#define ODEGAN_RELEASE(...)                          \
-  void release_saved() override {                    \
-    for (SavedVar* s : {__VA_ARGS__}) s->release();  \
-  }
+// The Vars a node saves for its rule, declared and released (release_saved) in one place:
+//   ODEGAN_SAVED(x, w)   declares SavedVar x, w; and frees both when the graph is released.
+// Plain fields (shapes, geometry, constants) are declared as usual after it.
+#define ODEGAN_SAVED(...)    \
+  SavedVar __VA_ARGS__;      \
+  void release_saved() override { detail::release_saved_vars(__VA_ARGS__); }
 
 // ---- elementwise
 ODEGAN_NODE(AddBackward)
@@ -30,12 +32,10 @@ ODEGAN_NODE(SubBackward)
   Shape a_shape, b_shape;
 };
 ODEGAN_NODE(MulBackward)
-  SavedVar a, b;
-  ODEGAN_RELEASE(&a, &b)
+  ODEGAN_SAVED(a, b)
 };
 ODEGAN_NODE(DivBackward)
-  SavedVar a, b;
-  ODEGAN_RELEASE(&a, &b)
+  ODEGAN_SAVED(a, b)
 };
 ODEGAN_NODE(AffineBackward)  // a * x + b
   double a = 1;
@@ -43,80 +43,62 @@ ODEGAN_NODE(AffineBackward)  // a * x + b
 ODEGAN_NODE(NegBackward)
 };
 ODEGAN_NODE(ExpBackward)
-  SavedVar y;
-  ODEGAN_RELEASE(&y)
+  ODEGAN_SAVED(y)
 };
 ODEGAN_NODE(LogBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 ODEGAN_NODE(SqrtBackward)
-  SavedVar y;
-  ODEGAN_RELEASE(&y)
+  ODEGAN_SAVED(y)
 };
 ODEGAN_NODE(RsqrtBackward)
-  SavedVar y;
-  ODEGAN_RELEASE(&y)
+  ODEGAN_SAVED(y)
 };
 ODEGAN_NODE(SquareBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 ODEGAN_NODE(AbsBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 ODEGAN_NODE(PowBackward)
-  SavedVar x;
+  ODEGAN_SAVED(x)
   double p = 1;
-  ODEGAN_RELEASE(&x)
 };
 ODEGAN_NODE(ReluBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 ODEGAN_NODE(LeakyReluBackward)
-  SavedVar x;
+  ODEGAN_SAVED(x)
   double slope = 0;
-  ODEGAN_RELEASE(&x)
 };
 ODEGAN_NODE(TanhBackward)
-  SavedVar y;
-  ODEGAN_RELEASE(&y)
+  ODEGAN_SAVED(y)
 };
 ODEGAN_NODE(SigmoidBackward)
-  SavedVar y;
-  ODEGAN_RELEASE(&y)
+  ODEGAN_SAVED(y)
 };
 ODEGAN_NODE(SoftplusBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 ODEGAN_NODE(SiluBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 // The nodes of the fused activation backwards (inputs: grad, x or y).
 ODEGAN_NODE(ReluBackwardBackward)
-  SavedVar x;
-  ODEGAN_RELEASE(&x)
+  ODEGAN_SAVED(x)
 };
 ODEGAN_NODE(LeakyReluBackwardBackward)
-  SavedVar x;
+  ODEGAN_SAVED(x)
   double slope = 0;
-  ODEGAN_RELEASE(&x)
 };
 ODEGAN_NODE(TanhBackwardBackward)
-  SavedVar grad, y;
-  ODEGAN_RELEASE(&grad, &y)
+  ODEGAN_SAVED(grad, y)
 };
 ODEGAN_NODE(SigmoidBackwardBackward)
-  SavedVar grad, y;
-  ODEGAN_RELEASE(&grad, &y)
+  ODEGAN_SAVED(grad, y)
 };
 ODEGAN_NODE(SiluBackwardBackward)  // inputs: grad, x
-  SavedVar grad, x;
-  ODEGAN_RELEASE(&grad, &x)
+  ODEGAN_SAVED(grad, x)
 };
 
 // ---- reductions and shape
@@ -151,25 +133,21 @@ ODEGAN_NODE(TransposeBackward)
 
 // ---- linear algebra and convolution
 ODEGAN_NODE(MatmulBackward)
-  SavedVar a, b;
+  ODEGAN_SAVED(a, b)
   bool trans_a = false, trans_b = false;
-  ODEGAN_RELEASE(&a, &b)
 };
 ODEGAN_NODE(ConvBackward)
-  SavedVar x, w;
+  ODEGAN_SAVED(x, w)
   kernels::Conv2dGeometry geom;
-  ODEGAN_RELEASE(&x, &w)
 };
 ODEGAN_NODE(ConvBackwardDataBackward)  // inputs: gy, w
-  SavedVar gy, w;
+  ODEGAN_SAVED(gy, w)
   kernels::Conv2dGeometry geom;
-  ODEGAN_RELEASE(&gy, &w)
 };
 ODEGAN_NODE(ConvBackwardFilterBackward)  // inputs: x, gy
-  SavedVar x, gy;
+  ODEGAN_SAVED(x, gy)
   Shape w_shape;
   kernels::Conv2dGeometry geom;
-  ODEGAN_RELEASE(&x, &gy)
 };
 
 // ---- normalisation
@@ -184,9 +162,8 @@ ODEGAN_NODE(BatchNormBackward)  // inputs: x, gamma, beta
   }
 };
 ODEGAN_NODE(BatchNormBackwardBackward)  // inputs: gy, x, gamma
-  SavedVar gy, x, gamma;
+  ODEGAN_SAVED(gy, x, gamma)
   double eps = 0;
-  ODEGAN_RELEASE(&gy, &x, &gamma)
 };
 
 // ---- pooling, resampling, embeddings
@@ -231,6 +208,6 @@ ODEGAN_NODE(EmbeddingBackwardBackward)
 };
 
 #undef ODEGAN_NODE
-#undef ODEGAN_RELEASE
+#undef ODEGAN_SAVED
 
 }  // namespace odegan::ad

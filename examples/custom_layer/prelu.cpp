@@ -16,14 +16,14 @@ class PReluBackward : public ad::Node {
  public:
   const char* name() const override { return "PReluBackward"; }
   std::vector<Var> apply(std::vector<Var>&& g) override {
-    const Var x_ = x.unpack(*this), a_ = a.unpack(*this);
+    const Var x_ = unpack(x), a_ = unpack(a);  // the saved inputs
     // dy/dx = 1 where x > 0, a where x < 0;  dy/da = min(x, 0) = -relu(-x), summed over
     // the batch. Written with differentiable functions, so this backward can itself be
     // recorded (create_graph) and differentiated: d(dy/dx)/da = [x < 0] is what the
     // regulariser's double backward meets.
     Var gx, ga;
-    if (needs_input_grad(0)) gx = ad::add(ad::relu_backward(g[0], x_), ad::mul(ad::relu_backward(g[0], ad::neg(x_)), a_));
-    if (needs_input_grad(1)) ga = ad::sum_to(ad::neg(ad::mul(g[0], ad::relu(ad::neg(x_)))), a_.shape());
+    if (need(0)) gx = ad::add(ad::relu_backward(g[0], x_), ad::mul(ad::relu_backward(g[0], ad::neg(x_)), a_));
+    if (need(1)) ga = ad::sum_to(ad::neg(ad::mul(g[0], ad::relu(ad::neg(x_)))), a_.shape());
     return {gx, ga};
   }
   void release_saved() override { x.release(), a.release(); }
