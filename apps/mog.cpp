@@ -58,19 +58,12 @@ struct Config {
   int krylov = 10;
   bool resume = false;
   std::string figure_steps;
-
-  json to_json() const {
-    return {{"out", out},         {"device", device},       {"method", method},
-            {"steps", steps},     {"h", h},                 {"lambda", lambda},
-            {"batch", batch},     {"latent", latent},       {"hidden", hidden},
-            {"seed", seed},       {"loss", loss},           {"per_player", per_player},
-            {"fresh_batches", fresh_batches}, {"dtype", dtype}, {"eval_every", eval_every},
-            {"eval_samples", eval_samples}, {"checkpoint_every", checkpoint_every},
-            {"error_every", error_every}, {"adam_lr", adam_lr}, {"n_dis", n_dis}, {"rtol", rtol}, {"atol", atol},
-            {"max_iterations", max_iterations}, {"implicit_solver", implicit_solver}, {"krylov", krylov},
-            {"figure_steps", figure_steps}};
-  }
 };
+// The fields config.json holds, listed once (not compare, resume: flags of one start).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Config, out, device, method, steps, h, lambda, batch, latent, hidden, seed,
+                                                loss, per_player, fresh_batches, dtype, eval_every, eval_samples,
+                                                checkpoint_every, error_every, adam_lr, n_dis, rtol, atol, max_iterations,
+                                                implicit_solver, krylov, figure_steps)
 
 const std::vector<std::string> kColumns = {"step",      "loss_d",   "loss_g",   "grad_norm_d", "grad_norm_g",
                                            "reg_norm",  "h",        "error",    "ms",          "modes_covered",
@@ -153,7 +146,7 @@ json run_one(const Config& c, const std::string& dir) {
     }
   }
   // The resume is valid: only now is config.json (re)written and the log cut back.
-  app::write_json(dir + "/config.json", c.to_json());
+  app::write_json(dir + "/config.json", json(c));
   std::vector<std::string> columns = kColumns;
   if (stepper->reports_iterations()) columns.push_back("iterations");
   app::MetricsLog log(dir + "/metrics.csv", columns, c.resume ? start : -1);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/common/config_json.h"
 #include "apps/common/flags.h"
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
@@ -25,51 +26,7 @@ namespace odegan::app {
 namespace fs = std::filesystem;
 using ad::Var;
 
-json ImageGanConfig::to_json() const {
-  return {{"data", data},
-          {"format", format},
-          {"image_size", image_size},
-          {"channels", channels},
-          {"num_classes", num_classes},
-          {"threads", threads},
-          {"random_crop", random_crop},
-          {"random_flip", random_flip},
-          {"arch", arch},
-          {"width", width},
-          {"ch", ch},
-          {"latent", latent},
-          {"logits", logits},
-          {"conditional", conditional},
-          {"init", init},
-          {"method", method},
-          {"h", h},
-          {"schedule", schedule},
-          {"lambda", lambda},
-          {"loss", loss},
-          {"shared_batches", shared_batches},
-          {"per_player", per_player},
-          {"adam_lr", adam_lr},
-          {"adam_beta1", adam_beta1},
-          {"adam_beta2", adam_beta2},
-          {"n_dis", n_dis},
-          {"rtol", rtol},
-          {"atol", atol},
-          {"max_iterations", max_iterations},
-          {"implicit_solver", implicit_solver},
-          {"krylov", krylov},
-          {"spectral_norm", spectral_norm},
-          {"out", out},
-          {"device", device},
-          {"steps", steps},
-          {"batch", batch},
-          {"seed", seed},
-          {"log_every", log_every},
-          {"sample_every", sample_every},
-          {"checkpoint_every", checkpoint_every},
-          {"error_every", error_every},
-          {"dtype", dtype},
-          {"quality", quality.to_json()}};
-}
+json ImageGanConfig::to_json() const { return json(*this); }
 
 namespace {
 
@@ -110,49 +67,10 @@ CLI::Option* checked(CLI::Option* o, const std::string& key) { return o->check(n
 }  // namespace
 
 ImageGanConfig ImageGanConfig::from_json(const json& j, const std::string& source) {
-  ODEGAN_CHECK(j.is_object(), source, ": expected a JSON object, got ", j.type_name());
-  ImageGanConfig c;
-  auto bad = [&](const char* k, const char* expected) {
-    ODEGAN_FAIL(source, ": key '", k, "' must be ", expected, ", got ", j.at(k).dump());
-  };
-  auto range = [&](const char* k) {
-    auto it = numeric_checks().find(k);
-    if (it != numeric_checks().end()) flags::check(it->second.second, source + ": key '" + k + "'", j.at(k).dump());
-  };
-  auto get = [&](const char* k, auto& v) {
-    using T = std::decay_t<decltype(v)>;
-    if (!j.contains(k)) return;
-    const json& x = j.at(k);
-    if constexpr (std::is_same_v<T, bool>) {
-      if (!x.is_boolean()) bad(k, "true or false");
-      v = x.get<bool>();
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      if (!x.is_string()) bad(k, "a string");
-      v = x.get<std::string>();
-    } else if constexpr (std::is_floating_point_v<T>) {
-      if (!x.is_number()) bad(k, "a number");
-      range(k);
-      v = x.get<T>();
-    } else {
-      if (!x.is_number_integer()) bad(k, "an integer");
-      range(k);
-      v = x.get<T>();
-    }
-  };
-  get("data", c.data), get("format", c.format), get("image_size", c.image_size), get("channels", c.channels);
-  get("num_classes", c.num_classes), get("threads", c.threads), get("random_crop", c.random_crop);
-  get("random_flip", c.random_flip), get("arch", c.arch), get("width", c.width), get("ch", c.ch);
-  get("latent", c.latent), get("logits", c.logits), get("conditional", c.conditional), get("init", c.init);
-  get("method", c.method), get("h", c.h), get("schedule", c.schedule), get("lambda", c.lambda), get("loss", c.loss);
-  get("shared_batches", c.shared_batches), get("per_player", c.per_player), get("adam_lr", c.adam_lr);
-  get("adam_beta1", c.adam_beta1), get("adam_beta2", c.adam_beta2), get("n_dis", c.n_dis);
-  get("rtol", c.rtol), get("atol", c.atol), get("max_iterations", c.max_iterations);
-  get("implicit_solver", c.implicit_solver), get("krylov", c.krylov);
-  get("spectral_norm", c.spectral_norm), get("out", c.out), get("device", c.device), get("steps", c.steps);
-  get("batch", c.batch), get("seed", c.seed), get("log_every", c.log_every), get("sample_every", c.sample_every);
-  get("checkpoint_every", c.checkpoint_every), get("error_every", c.error_every), get("dtype", c.dtype);
-  if (j.contains("quality")) c.quality = QualityEvalConfig::from_json(j.at("quality"));
-  return c;
+  return config_from_json<ImageGanConfig>(j, source, [&](const std::string& key, const json& v) {
+    auto it = numeric_checks().find(key);
+    if (it != numeric_checks().end()) flags::check(it->second.second, source + ": key '" + key + "'", v.dump());
+  });
 }
 
 void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {

@@ -63,6 +63,15 @@ struct ImageGanConfig {
   // odegan::Error naming `source` and the key (never another exception).
   static ImageGanConfig from_json(const nlohmann::json& j, const std::string& source = "config");
 };
+// The fields config.json holds, listed once (not resume, max_skipped_fraction: flags of
+// one start only).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ImageGanConfig, data, format, image_size, channels, num_classes, threads,
+                                                random_crop, random_flip, arch, width, ch, latent, logits, conditional,
+                                                init, method, h, schedule, lambda, loss, shared_batches, per_player,
+                                                adam_lr, adam_beta1, adam_beta2, n_dis, rtol, atol, max_iterations,
+                                                implicit_solver, krylov, spectral_norm, out, device, steps, batch, seed,
+                                                log_every, sample_every, checkpoint_every, error_every, dtype, quality)
+
 
 // Adds the shared flags to a CLI parser (defaults from `c`).
 void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c);

@@ -1,5 +1,7 @@
 #include "apps/common/quality_eval.h"
 
+#include "apps/common/config_json.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,23 +35,10 @@ void QualityEvalConfig::validate() const {
     ODEGAN_CHECK(f->empty() || fs::is_regular_file(*f), "file '", *f, "' does not exist");
 }
 
-json QualityEvalConfig::to_json() const {
-  return {{"every", every},
-          {"samples", samples},
-          {"ref_samples", ref_samples},
-          {"classifier", classifier},
-          {"inception", inception},
-          {"ref_stats", ref_stats}};
-}
+json QualityEvalConfig::to_json() const { return json(*this); }
 
-QualityEvalConfig QualityEvalConfig::from_json(const json& j) {
-  QualityEvalConfig c;
-  auto get = [&](const char* k, auto& v) {
-    if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
-  };
-  get("every", c.every), get("samples", c.samples), get("ref_samples", c.ref_samples);
-  get("classifier", c.classifier), get("inception", c.inception), get("ref_stats", c.ref_stats);
-  return c;
+QualityEvalConfig QualityEvalConfig::from_json(const json& j, const std::string& source) {
+  return config_from_json<QualityEvalConfig>(j, source);
 }
 
 void add_quality_flags(CLI::App& cli, QualityEvalConfig& c) {

@@ -34,8 +34,13 @@ struct QualityEvalConfig {
   // files exist.
   void validate() const;
   nlohmann::json to_json() const;
-  static QualityEvalConfig from_json(const nlohmann::json& j);  // missing keys: defaults
+  // Missing keys: defaults; a wrong type is an odegan::Error naming `source` and the key.
+  static QualityEvalConfig from_json(const nlohmann::json& j, const std::string& source = "config");
 };
+// The JSON fields of QualityEvalConfig (config.json's "quality"), listed once.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QualityEvalConfig, every, samples, ref_samples, classifier, inception,
+                                                ref_stats)
+
 
 void add_quality_flags(CLI::App& cli, QualityEvalConfig& c);
 

@@ -145,6 +145,11 @@ TEST(ConfigJson, WrongTypesAndRangesNameTheKey) {
   EXPECT_NE(error_of(json::parse(R"({"resume": 1, "random_flip": "yes"})")).find("key 'random_flip'"),
             std::string::npos);
   EXPECT_NE(error_of(json::parse("[1, 2]")).find("expected a JSON object"), std::string::npos);
+  // The nested quality settings too (a JSON type error escaped before).
+  EXPECT_NE(error_of(json::parse(R"({"quality": {"every": "x"}})")).find("key 'quality.every' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"quality": 3})")).find("key 'quality': expected a JSON object"), std::string::npos);
+  EXPECT_EQ(app::ImageGanConfig::from_json(json::parse(R"({"quality": {"every": 5}})")).quality.every, 5);
   EXPECT_EQ(error_of(json::parse(R"({"steps": 7, "width": 0.5, "arch": "resnet"})")), "no error");
   EXPECT_EQ(app::ImageGanConfig::from_json(json::parse(R"({"steps": 7})")).steps, 7);
 }
