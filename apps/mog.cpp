@@ -19,6 +19,7 @@
 #include "apps/common/tensorboard.h"
 #include "apps/common/training.h"
 #include "autodiff/var.h"
+#include "core/comm.h"
 #include "core/rng.h"
 #include "data/mog.h"
 #include "layers/models/mog.h"
@@ -82,9 +83,17 @@ std::vector<int64_t> figure_points(const Config& c) {
 }
 
 // Trains one method into `dir`; returns the final summary (also written as metrics.json).
+// With several ranks (mpirun), every rank trains on its shard of each global batch and only
+// rank 0 writes (logs, figures, checkpoints) and prints.
 json run_one(const Config& c, const std::string& dir) {
-  app::prepare_dir(dir);
-  for (const char* sub : {"", "/checkpoints", "/snapshots"}) app::remove_stale_temp_files(dir + sub);
+  const std::shared_ptr<Communicator> comm = Communicator::from_environment();
+  const bool root = comm->is_root();
+  const int ranks = comm->size();
+  ODEGAN_CHECK(c.batch % ranks == 0, "--batch ", c.batch, " does not split into ", ranks, " equal shards (one per rank)");
+  if (root) {
+    app::prepare_dir(dir);
+    for (const char* sub : {"", "/checkpoints", "/snapshots"}) app::remove_stale_temp_files(dir + sub);
+  }
   const Device dev = Device::parse(c.device);
   const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
   ODEGAN_CHECK(c.dtype == "float32" || c.dtype == "float64", "--dtype must be float32 or float64, got '", c.dtype, "'");
@@ -102,11 +111,19 @@ json run_one(const Config& c, const std::string& dir) {
 
   data::MixtureOfGaussians mog;
   Generator data_gen(c.seed + 1);
+  // Every rank draws the whole global batch (the same numbers for any number of ranks) and
+  // keeps its rows: the global batch and its order do not depend on the number of ranks.
+  const int64_t shard = c.batch / ranks, first = comm->rank() * shard;
+  int64_t drawn = 0;  // batches drawn (the fault hook counts steps by them)
   solvers::BatchFn batches = [&] {
     solvers::Batch b;
     b.real = mog.sample(c.batch, data_gen, dtype, dev);
     b.z = Tensor::empty({c.batch, c.latent}, dtype, dev);
     fill_normal(b.z, data_gen);
+    if (ranks > 1) {
+      b.real = b.real.slice(first, first + shard), b.z = b.z.slice(first, first + shard);
+      app::fault_rank(comm->rank(), ++drawn, b.real);
+    }
     return b;
   };
   // The method, from the one registry every app uses (solvers/stepper.h).
@@ -123,7 +140,11 @@ json run_one(const Config& c, const std::string& dir) {
   opt.per_player = c.per_player;
   opt.fresh_batch_per_stage = c.fresh_batches;
   opt.reg_lambda = stepper->uses_regulariser() ? c.lambda : 0.0;  // the SN-GAN baseline has none
+  opt.comm = comm;
   solvers::GanGame game(solvers::Players::unconditional(g, d), batches, opt);
+  if (root && ranks > 1)
+    std::printf("data parallel: %s, %lld samples per rank of each batch of %lld\n", comm->describe().c_str(),
+                static_cast<long long>(shard), static_cast<long long>(c.batch));
 
   // Fixed latents for evaluation and figures.
   Generator eval_gen(c.seed + 2);
@@ -140,10 +161,18 @@ json run_one(const Config& c, const std::string& dir) {
       ODEGAN_CHECK(start <= c.steps, "checkpoint '", ck->path, "' is at step ", start, ", beyond --steps ", c.steps);
       load_training_state(*ck, game, *stepper);
       data_gen.set_state(ck->get_uint("data_seed"), ck->get_uint("data_offset"));
-      std::printf("resuming %s from step %lld\n", dir.c_str(), static_cast<long long>(start));
-    } else {
+      if (root) std::printf("resuming %s from step %lld\n", dir.c_str(), static_cast<long long>(start));
+    } else if (root) {
       std::printf("no checkpoint in %s: starting from step 0\n", ckpt_dir.c_str());
     }
+  }
+  if (!root) {  // the other ranks only train (and reach every collective rank 0 reaches)
+    for (int64_t step = start; step < c.steps; ++step) {
+      const solvers::StepStats s = stepper->step(game, c.h);
+      ODEGAN_CHECK(s.finite, "training diverged at step ", step + 1, " (rank 0 reports it)");
+      if (c.error_every > 0 && (step + 1) % c.error_every == 0) solvers::local_error_estimate(game, c.h);
+    }
+    return json::object();
   }
   // The resume is valid: only now is config.json (re)written and the log cut back.
   app::write_json(dir + "/config.json", json(c));
@@ -237,6 +266,10 @@ json run_one(const Config& c, const std::string& dir) {
                   {"nash_loss_g", solvers::nash_loss_g(opt.loss)},
                   {"ms_per_step", timed ? step_ms_total / double(timed) : NAN},
                   {"per_mode", q.per_mode}};
+  if (ranks > 1) {
+    summary["ranks"] = ranks;
+    summary["allreduce_bytes_per_step"] = timed ? static_cast<double>(comm->bytes_reduced()) / double(timed) : 0.0;
+  }
   app::write_json(dir + "/metrics.json", summary);
   app::write_mog_figures(dir, log, fig_points, method, opt.loss);
   tb.image_file("mog", c.steps, dir + "/mog.png");

@@ -165,10 +165,16 @@ void GanGame::velocity(const Batch& batch, Tensor& v, StepStats* stats, Part par
     BackwardOptions o;
     o.inputs = players_.generator->parameters();
     backward(lg, o);
-    kernels::lincomb(vp, -1.0, gp, {});
   }
+  if (parallel()) {  // the global loss gradients: their mean over ranks
+    Tensor g = d_part && g_part ? grads_ : d_part ? gt : gp;
+    opt_.comm->all_reduce_mean(g);
+  }
+  if (d_part) kernels::lincomb(vt, -1.0, gt, {});
+  if (g_part) kernels::lincomb(vp, -1.0, gp, {});
   if (stats) {
     std::vector<double> s = read_scalars({ld.data(), lg.data(), kernels::sum_squares(gt), kernels::sum_squares(gp)});
+    global_losses(s);
     stats->loss_d = s[0];
     stats->loss_g = s[1];
     if (d_part) stats->grad_norm_d = std::sqrt(s[2]);
@@ -195,16 +201,34 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   kernels::lincomb(vt, -1.0, gt, {});
   Tensor gt_sq = stats ? kernels::sum_squares(gt) : Tensor();
   copy_grads_into(g_phi, vp, -1.0);
-  // R = ||d l_G / d phi||^2 and its gradient w.r.t. theta (a double backward).
   Var r;
-  for (const Var& g : g_phi) r = r.defined() ? add(r, sum_squares(g)) : sum_squares(g);
+  if (parallel()) {
+    // The global velocity, then g_theta = (1/R) sum_r 2 (d a_r / d theta)^T a with the global
+    // a = d l_G / d phi = -v_phi (see GameOptions::comm).
+    opt_.comm->all_reduce_mean(v);
+    if (stats) gt_sq = kernels::sum_squares(vt);
+    int64_t at = 0;
+    for (const Var& g : g_phi) {
+      const Var a(vp.view(at, g.shape()));  // -a, a constant
+      const Var term = sum(mul(g, a));
+      r = r.defined() ? add(r, term) : term;
+      at += g.numel();
+    }
+    r = mul(r, -2.0);
+  } else {
+    // R = ||d l_G / d phi||^2 and its gradient w.r.t. theta (a double backward).
+    for (const Var& g : g_phi) r = r.defined() ? add(r, sum_squares(g)) : sum_squares(g);
+  }
   gt.zero_();
   BackwardOptions o2;
   o2.inputs = d_params;
   backward(r, o2);
   g_theta.copy_(gt);
+  if (parallel()) opt_.comm->all_reduce_mean(g_theta);
   if (stats) {
-    std::vector<double> s = read_scalars({ld.data(), lg.data(), gt_sq, r.data(), kernels::sum_squares(g_theta)});
+    const Tensor r_sq = parallel() ? kernels::sum_squares(vp) : r.data();  // ||a||^2 of the global a
+    std::vector<double> s = read_scalars({ld.data(), lg.data(), gt_sq, r_sq, kernels::sum_squares(g_theta)});
+    global_losses(s);
     stats->loss_d = s[0];
     stats->loss_g = s[1];
     stats->grad_norm_d = std::sqrt(s[2]);
@@ -213,7 +237,19 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   }
 }
 
+bool GanGame::parallel() const { return opt_.comm && opt_.comm->size() > 1; }
+
+void GanGame::global_losses(std::vector<double>& s) const {
+  if (!parallel()) return;
+  Tensor l = Tensor::from_doubles({s[0], s[1]}, {2}, DType::f64);
+  opt_.comm->all_reduce_mean(l);
+  const std::vector<double> m = l.to_vector<double>();
+  s[0] = m[0], s[1] = m[1];
+}
+
 std::function<void(const Tensor& u, Tensor& out)> GanGame::jacobian_transpose(const Batch& batch) {
+  ODEGAN_CHECK(!parallel(), "the game's Jacobian is not available with data parallelism (run odegan_spectrum and "
+                            "the Newton-Krylov solver on one process)");
   Var ld, lg;
   losses(batch, ld, lg);
   GradOptions keep;
@@ -264,6 +300,8 @@ std::function<void(const Tensor& u, Tensor& out)> GanGame::jacobian_transpose(co
 }
 
 std::function<void(const Tensor& w, Tensor& out)> GanGame::jacobian_product(const Batch& batch) {
+  ODEGAN_CHECK(!parallel(), "the game's Jacobian is not available with data parallelism (run odegan_spectrum and "
+                            "the Newton-Krylov solver on one process)");
   Var ld, lg;
   losses(batch, ld, lg);
   GradOptions keep;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "autodiff/var.h"
+#include "core/comm.h"
 #include "core/rng.h"
 #include "layers/module.h"
 #include "solvers/runge_kutta.h"
@@ -61,6 +62,16 @@ struct GameOptions {
   // all stages of a step (the reference MoG notebook).
   bool fresh_batch_per_stage = false;
   double reg_lambda = 0.0;  // lambda; 0 turns the regulariser off
+  // Data parallelism: each rank evaluates the losses on its shard of the global batch
+  // (equal shards), and the game all-reduces what makes the field global: the loss
+  // gradients (their mean over ranks is the full batch's gradient), the losses for the
+  // statistics, and the regulariser, which is taken of the GLOBAL d l_G / d phi:
+  //   g_theta = grad_theta ||a||^2,  a = (1/R) sum_r a_r,  a_r = d l_G^r / d phi
+  //           = (1/R) sum_r 2 (d a_r / d theta)^T a,
+  // i.e. all-reduce a_r first, then each rank's vector-Jacobian product with the global a,
+  // then all-reduce those. (||a_r||^2 per rank would be a different, wrong regulariser.)
+  // Null or one rank: single process, nothing reduced.
+  std::shared_ptr<Communicator> comm;
 };
 
 // What a training step reports (losses and norms at the step's start point).
@@ -132,6 +143,10 @@ class GanGame {
  private:
   // Evaluates losses for a batch at the current parameters (graph recorded).
   void losses(const Batch& batch, Var& loss_d, Var& loss_g);
+  // Whether the game runs on several ranks (GameOptions::comm).
+  bool parallel() const;
+  // s[0], s[1] (this rank's l_D, l_G) -> their means over the ranks.
+  void global_losses(std::vector<double>& s) const;
 
   Players players_;
   std::shared_ptr<nn::Module> pair_;

@@ -11,6 +11,7 @@
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
 #include "apps/common/tensorboard.h"
+#include "core/comm.h"
 #include "apps/common/training.h"
 #include "autodiff/var.h"
 #include "core/staging.h"
@@ -226,6 +227,10 @@ void save_samples(const std::string& dir, int64_t step, solvers::Players& p, con
 }  // namespace
 
 int train_image_gan(ImageGanConfig c, const std::string& program) {
+  // Sharding the image loader and synchronised batch norm are not done yet: a parallel
+  // launch would train independent replicas, so it is refused.
+  ODEGAN_CHECK(launched_world_size() <= 1, program, ": data parallelism (mpirun) is only implemented for odegan_mog so "
+               "far; launch ", program, " as one process");
   ODEGAN_CHECK(!c.out.empty(), "--out is required");
   ODEGAN_CHECK(c.steps >= 0 && c.batch > 0 && c.latent > 0 && c.h > 0 && c.lambda >= 0,
                "need --steps >= 0, --batch > 0, --latent > 0, --h > 0 and --lambda >= 0");

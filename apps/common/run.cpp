@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/comm.h"
 #include "core/safetensors.h"
 #include "layers/module.h"
 
@@ -573,6 +574,21 @@ std::optional<Checkpoint> load_latest_checkpoint(const std::string& dir) {
   return read_checkpoint(path);
 }
 
+void fault_rank(int rank, int64_t step, Tensor& shard) {
+  static const char* spec = std::getenv("ODEGAN_FAULT_RANK");
+  if (!spec || !*spec) return;
+  int r = -1;
+  long long s = -1;
+  char kind[16] = {0};
+  ODEGAN_CHECK(std::sscanf(spec, "%d:%lld:%15s", &r, &s, kind) == 3, "ODEGAN_FAULT_RANK='", spec,
+               "': expected <rank>:<step>:<throw|kill|nan>");
+  if (r != rank || s != step) return;
+  const std::string k = kind;
+  if (k == "throw") ODEGAN_FAIL("injected failure (ODEGAN_FAULT_RANK) at step ", step);
+  if (k == "kill") ::raise(SIGKILL);
+  if (k == "nan") shard.fill_(NAN);
+}
+
 int run_main(const char* prog, const std::function<int()>& body) {
   // Line-buffered stdout: the header and result lines and the progress lines (stderr) reach a
   // log file in the order they were printed.
@@ -581,6 +597,23 @@ int run_main(const char* prog, const std::function<int()>& body) {
     return body();
   } catch (const std::exception& e) {
     std::fflush(stdout);
+    const int ranks = launched_world_size();
+    if (ranks > 1) {
+      // One rank's error ends the whole job at once (the others may be waiting for it in a
+      // collective): this rank says why, then MPI aborts every rank. Files are written
+      // atomically, so no checkpoint is left half-written.
+      int rank = -1;
+      std::shared_ptr<Communicator> comm;
+      try {
+        comm = Communicator::from_environment();
+        rank = comm->rank();
+      } catch (const std::exception&) {
+      }
+      std::fprintf(stderr, "\n%s: error on rank %d of %d: %s\n", prog, rank, ranks, e.what());
+      if (rank == 0) remove_empty_created_dirs();
+      if (comm && comm->size() > 1) comm->abort(1);
+      return 1;
+    }
     std::fprintf(stderr, "\n%s: error: %s\n", prog, e.what());
     remove_empty_created_dirs();
     return 1;

@@ -47,8 +47,12 @@ void require_regular_file(const std::string& path, const std::string& what);
 //     name contains it on, writes fail (ENOSPC);
 //   ODEGAN_FAULT_KILL=<substring>[@N]  the N-th (default 1st) write or point whose name
 //     contains it raises SIGKILL (writes: after half of the bytes).
+//   ODEGAN_FAULT_RANK=<rank>:<step>:<throw|kill|nan>  in a parallel run, rank <rank> fails
+//     when it draws the batch of step <step>: an exception, SIGKILL, or a NaN in its shard.
 // fault_point(name) is a named point for ODEGAN_FAULT_KILL (e.g. inside save_checkpoint).
 void fault_point(const std::string& name);
+// The ODEGAN_FAULT_RANK hook: call with this rank, the step being drawn and its shard.
+void fault_rank(int rank, int64_t step, Tensor& shard);
 
 // An append-only log of text lines, each tagged with a training step. Opened for
 // resumption at `resume_step` >= 0, the file is truncated in place after the last complete
