@@ -94,7 +94,9 @@ json run_one(const Config& c, const std::string& dir) {
     app::prepare_dir(dir);
     for (const char* sub : {"", "/checkpoints", "/snapshots"}) app::remove_stale_temp_files(dir + sub);
   }
-  const Device dev = Device::parse(c.device);
+  Device dev = Device::parse(c.device);
+  // Several ranks on a node: each takes the GPU of its local rank unless one is named.
+  if (ranks > 1 && dev.is_cuda() && c.device.find(':') == std::string::npos) dev.index = comm->local_rank();
   const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
   ODEGAN_CHECK(c.dtype == "float32" || c.dtype == "float64", "--dtype must be float32 or float64, got '", c.dtype, "'");
   ODEGAN_CHECK(c.steps >= 0 && c.batch > 0 && c.latent > 0 && c.h > 0 && c.lambda >= 0,
