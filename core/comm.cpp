@@ -8,6 +8,14 @@
 #include "core/error.h"
 #include "kernels/elementwise.h"
 
+// Set by CMake for this file (0 or 1); other targets that compile it (the fuzzers' parser
+// library) build the single-process communicator only.
+#ifndef ODEGAN_WITH_MPI
+#define ODEGAN_WITH_MPI 0
+#endif
+#ifndef ODEGAN_WITH_NCCL
+#define ODEGAN_WITH_NCCL 0
+#endif
 #if ODEGAN_WITH_MPI
 #include <mpi.h>
 #endif
