@@ -14,6 +14,10 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, Lo
                " samples, fewer than one batch of ", opt_.batch);
   ODEGAN_CHECK(start.epoch >= 0 && start.batch >= 0 && start.batch < per_epoch_, "Loader: bad start position (epoch ",
                start.epoch, ", batch ", start.batch, ")");
+  if (opt_.shard_end < 0) opt_.shard_end = opt_.batch;
+  ODEGAN_CHECK(opt_.shard_begin >= 0 && opt_.shard_begin < opt_.shard_end && opt_.shard_end <= opt_.batch,
+               "Loader: bad shard [", opt_.shard_begin, ", ", opt_.shard_end, ") of a batch of ", opt_.batch);
+  rows_ = opt_.shard_end - opt_.shard_begin;
   sample_numel_ = dataset_->sample_shape().numel();
   start_global_ = start.epoch * per_epoch_ + start.batch;
   try {
@@ -61,21 +65,24 @@ void Loader::build(int64_t k, Slot& slot) {
   const int64_t epoch = global / per_epoch_, b = global % per_epoch_;
   const std::vector<int64_t> perm = permutation(epoch);  // a copy: the cache may drop it
   const int64_t n = dataset_->size(), batch = opt_.batch;
-  slot.images.resize(static_cast<size_t>(batch * sample_numel_));
-  slot.labels.resize(static_cast<size_t>(batch));
-  int64_t spare = per_epoch_ * batch;  // undecodable samples are replaced from the epoch's leftovers onwards
-  for (int64_t j = 0; j < batch; ++j) {
-    int64_t pos = b * batch + j;
+  slot.images.resize(static_cast<size_t>(rows_ * sample_numel_));
+  slot.labels.resize(static_cast<size_t>(rows_));
+  for (int64_t j = opt_.shard_begin; j < opt_.shard_end; ++j) {
+    const int64_t row = j - opt_.shard_begin, first = b * batch + j;
+    int64_t pos = first;
     for (int64_t tries = 0;; ++tries) {
       ODEGAN_CHECK(tries < n, "Loader: no decodable sample in the whole ", dataset_->name(), " dataset");
       const int64_t idx = perm[static_cast<size_t>(pos % n)];
       // Augmentation randomness depends only on (seed, epoch, sample): thread-independent.
       Generator aug(opt_.seed ^ 0xA5A5A5A5ull, static_cast<uint64_t>((epoch * n + idx) * 64));
-      if (dataset_->get(idx, &slot.images[static_cast<size_t>(j * sample_numel_)], &slot.labels[static_cast<size_t>(j)],
-                        &aug))
+      if (dataset_->get(idx, &slot.images[static_cast<size_t>(row * sample_numel_)],
+                        &slot.labels[static_cast<size_t>(row)], &aug))
         break;
       ++skipped_;
-      pos = spare++;
+      // An undecodable sample is replaced by probing the epoch's leftovers (and on) from a
+      // start that depends only on the row's place in the epoch, never on other rows: the
+      // same for any split of the batch.
+      pos = per_epoch_ * batch + first * 17 + tries;
     }
   }
 }
@@ -124,12 +131,12 @@ ImageBatch Loader::next() {
   ImageBatch out;
   if (opt_.device.is_cuda()) {
     if (!uploader_) uploader_ = std::make_unique<DeviceUploader>(opt_.device);
-    out.images = uploader_->upload(slot.images.data(), {opt_.batch, s[0], s[1], s[2]}, DType::f32);
-    out.labels = uploader_->upload(slot.labels.data(), {opt_.batch}, DType::i32);
+    out.images = uploader_->upload(slot.images.data(), {rows_, s[0], s[1], s[2]}, DType::f32);
+    out.labels = uploader_->upload(slot.labels.data(), {rows_}, DType::i32);
     return out;
   }
-  out.images = Tensor::from_vector(slot.images, {opt_.batch, s[0], s[1], s[2]}).to(opt_.device);
-  out.labels = Tensor::from_vector(slot.labels, {opt_.batch}).to(opt_.device);
+  out.images = Tensor::from_vector(slot.images, {rows_, s[0], s[1], s[2]}).to(opt_.device);
+  out.labels = Tensor::from_vector(slot.labels, {rows_}).to(opt_.device);
   return out;
 }
 

@@ -25,6 +25,10 @@ struct LoaderOptions {
   int prefetch = 4;      // batches ready ahead of the consumer
   Device device = Device::cpu();
   bool shuffle = true;
+  // Data parallelism: this loader builds only rows [shard_begin, shard_end) of every
+  // global batch of `batch` (-1: to the end); the global batches, their order and every
+  // row's sample do not depend on how the batch is split.
+  int64_t shard_begin = 0, shard_end = -1;
 };
 
 struct ImageBatch {
@@ -67,7 +71,7 @@ class Loader {
   std::shared_ptr<const Dataset> dataset_;
   LoaderOptions opt_;
   LoaderPosition position_;
-  int64_t per_epoch_ = 0, sample_numel_ = 0;
+  int64_t per_epoch_ = 0, sample_numel_ = 0, rows_ = 0;
   int64_t start_global_ = 0, consumed_ = 0, next_to_build_ = 0;
   std::atomic<int64_t> skipped_{0};
 

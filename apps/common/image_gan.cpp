@@ -227,19 +227,26 @@ void save_samples(const std::string& dir, int64_t step, solvers::Players& p, con
 }  // namespace
 
 int train_image_gan(ImageGanConfig c, const std::string& program) {
-  // Sharding the image loader and synchronised batch norm are not done yet: a parallel
-  // launch would train independent replicas, so it is refused.
-  ODEGAN_CHECK(launched_world_size() <= 1, program, ": data parallelism (mpirun) is only implemented for odegan_mog so "
-               "far; launch ", program, " as one process");
+  // Data parallelism (mpirun): each rank loads its rows of every global batch and only
+  // rank 0 writes. Batch norm normalises each rank's shard (per-replica statistics, as
+  // PyTorch's DDP does by default).
+  const std::shared_ptr<Communicator> comm = Communicator::from_environment();
+  const bool root = comm->is_root();
+  const int ranks = comm->size();
   ODEGAN_CHECK(!c.out.empty(), "--out is required");
+  ODEGAN_CHECK(c.batch % ranks == 0, "--batch ", c.batch, " does not split into ", ranks, " equal shards (one per rank)");
   ODEGAN_CHECK(c.steps >= 0 && c.batch > 0 && c.latent > 0 && c.h > 0 && c.lambda >= 0,
                "need --steps >= 0, --batch > 0, --latent > 0, --h > 0 and --lambda >= 0");
   ODEGAN_CHECK(c.dtype == "float32" || c.dtype == "float64", "--dtype must be float32 or float64");
   c.quality.validate();
   const DType dtype = c.dtype == "float64" ? DType::f64 : DType::f32;
-  const Device dev = Device::parse(c.device);
-  prepare_dir(c.out);
-  for (const char* sub : {"", "/checkpoints", "/samples"}) remove_stale_temp_files(c.out + sub);
+  Device dev = Device::parse(c.device);
+  // Several ranks on a node: each takes the GPU of its local rank unless one is named.
+  if (ranks > 1 && dev.is_cuda() && c.device.find(':') == std::string::npos) dev.index = comm->local_rank();
+  if (root) {
+    prepare_dir(c.out);
+    for (const char* sub : {"", "/checkpoints", "/samples"}) remove_stale_temp_files(c.out + sub);
+  }
 
   data::DatasetOptions dopt;
   dopt.format = c.format;
@@ -249,7 +256,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   dopt.random_flip = c.random_flip;
   dopt.max_skipped_fraction = c.max_skipped_fraction;
   std::shared_ptr<const data::Dataset> dataset = data::open_dataset(c.data, dopt);
-  if (const std::string r = dataset->report(); !r.empty()) std::printf("%s\n", r.c_str());
+  if (const std::string r = dataset->report(); !r.empty() && root) std::printf("%s\n", r.c_str());
   c.channels = dataset->sample_shape()[0];
   c.image_size = dataset->sample_shape()[2];
   c.num_classes = dataset->num_classes();
@@ -269,7 +276,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   std::optional<Checkpoint> ck;
   if (c.resume) {
     ck = load_latest_checkpoint(ckpt_dir);
-    if (!ck) std::printf("no checkpoint in %s: starting from step 0\n", ckpt_dir.c_str());
+    if (!ck && root) std::printf("no checkpoint in %s: starting from step 0\n", ckpt_dir.c_str());
   }
   data::LoaderPosition pos;
   Generator noise(c.seed + 1);
@@ -289,6 +296,8 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   lopt.seed = c.seed + 2;
   lopt.threads = c.threads;
   lopt.device = dev;
+  const int64_t shard = c.batch / ranks, first = comm->rank() * shard;
+  lopt.shard_begin = first, lopt.shard_end = first + shard;  // the whole batch with one rank
   data::Loader loader(dataset, lopt, pos);
 
   DeviceUploader label_upload(dev);  // fake labels go up without a sync (core/staging.h)
@@ -296,13 +305,16 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     data::ImageBatch b = loader.next();
     solvers::Batch out;
     out.real = b.images.to(dtype);
+    // Noise and fake labels: every rank draws the whole batch's and keeps its rows, so the
+    // global batch does not depend on the number of ranks.
     out.z = Tensor::empty({c.batch, c.latent}, dtype, dev);
     fill_normal(out.z, noise);
+    if (ranks > 1) out.z = out.z.slice(first, first + shard);
     if (conditional) {
       out.real_labels = b.labels;
       std::vector<int32_t> y(static_cast<size_t>(c.batch));
       for (auto& v : y) v = static_cast<int32_t>(noise.next_below(static_cast<uint64_t>(c.num_classes)));
-      out.fake_labels = label_upload.upload(y.data(), {c.batch}, DType::i32);
+      out.fake_labels = label_upload.upload(y.data() + first, {shard}, DType::i32);
     }
     return out;
   };
@@ -312,12 +324,25 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   gopt.fresh_batch_per_stage = !c.shared_batches;
   // The SN-GAN baseline trains without the regulariser; every other method uses lambda.
   gopt.reg_lambda = stepper->uses_regulariser() ? c.lambda : 0.0;
+  gopt.comm = comm;
   solvers::GanGame game(players, batches, gopt);
 
   if (ck) {
     load_training_state(*ck, game, *stepper);
-    std::printf("resuming %s from step %lld\n", c.out.c_str(), static_cast<long long>(start));
+    if (root) std::printf("resuming %s from step %lld\n", c.out.c_str(), static_cast<long long>(start));
   }
+  if (!root) {  // the other ranks only train (and reach every collective rank 0 reaches)
+    for (int64_t step = start; step < c.steps; ++step) {
+      const double h = step_size(c, step);
+      const solvers::StepStats s = stepper->step(game, h);
+      ODEGAN_CHECK(s.finite, "training diverged at step ", step + 1, " (rank 0 reports it)");
+      if (c.error_every > 0 && (step + 1) % c.error_every == 0) solvers::local_error_estimate(game, h);
+    }
+    return 0;
+  }
+  if (ranks > 1)
+    std::printf("data parallel: %s, %lld images per rank of each batch of %lld; batch norm per rank\n",
+                comm->describe().c_str(), static_cast<long long>(shard), static_cast<long long>(c.batch));
   // The resume is valid: only now is config.json (re)written and are the logs cut back to
   // the checkpoint's step.
   write_json(c.out + "/config.json", c.to_json());

@@ -427,6 +427,57 @@ TEST(Loader, DeterministicAcrossThreadCountsAndEpochs) {
   EXPECT_NE(take(other, 5), std::vector<float>(ref.begin(), ref.begin() + 20));
 }
 
+// Data parallelism: a loader of rows [begin, end) of every global batch gives exactly those
+// rows of the whole batch (images and labels), across epochs and resumptions, also when a
+// sample cannot be decoded and is replaced.
+TEST(Loader, ShardsAreExactlyTheirRowsOfTheGlobalBatch) {
+  auto rows = [](Loader& l, int batches) {
+    std::vector<std::vector<float>> out;
+    for (int b = 0; b < batches; ++b) {
+      ImageBatch x = l.next();
+      const int64_t n = x.images.shape()[0], per = x.images.numel() / n;
+      const std::vector<float> v = x.images.to_vector<float>();
+      const std::vector<int32_t> y = x.labels.to_vector<int32_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        std::vector<float> r(v.begin() + i * per, v.begin() + (i + 1) * per);
+        r.push_back(static_cast<float>(y[static_cast<size_t>(i)]));
+        out.push_back(r);
+      }
+    }
+    return out;
+  };
+  auto shard = [](int64_t batch, int64_t begin, int64_t end, int threads) {
+    LoaderOptions o;
+    o.batch = batch, o.seed = 42, o.threads = threads, o.shard_begin = begin, o.shard_end = end;
+    return o;
+  };
+  // A counting dataset: 12 batches of 4 cross two epochs.
+  auto ds = std::make_shared<CountingDataset>(23);
+  Loader whole(ds, shard(4, 0, 4, 1));
+  const auto all = rows(whole, 12);
+  Loader a(ds, shard(4, 0, 1, 0)), b(ds, shard(4, 1, 4, 2));
+  const auto ra = rows(a, 12), rb = rows(b, 12);
+  ASSERT_EQ(ra.size(), 12u);
+  ASSERT_EQ(rb.size(), 36u);
+  for (int k = 0; k < 12; ++k) {
+    EXPECT_EQ(ra[static_cast<size_t>(k)], all[static_cast<size_t>(4 * k)]) << "batch " << k;
+    for (int j = 0; j < 3; ++j)
+      EXPECT_EQ(rb[static_cast<size_t>(3 * k + j)], all[static_cast<size_t>(4 * k + 1 + j)]) << "batch " << k;
+  }
+  // An image folder with an undecodable file: every shard replaces it by the same sample.
+  auto folder = std::make_shared<ImageFolderDataset>(make_folder(), 16);
+  Loader fw(folder, shard(4, 0, 4, 0)), f0(folder, shard(4, 0, 2, 0)), f1(folder, shard(4, 2, 4, 1));
+  const auto fall = rows(fw, 3), r0 = rows(f0, 3), r1 = rows(f1, 3);
+  EXPECT_GE(fw.skipped(), 1);
+  for (int k = 0; k < 3; ++k)
+    for (int j = 0; j < 2; ++j) {
+      EXPECT_EQ(r0[static_cast<size_t>(2 * k + j)], fall[static_cast<size_t>(4 * k + j)]) << "batch " << k;
+      EXPECT_EQ(r1[static_cast<size_t>(2 * k + j)], fall[static_cast<size_t>(4 * k + 2 + j)]) << "batch " << k;
+    }
+  EXPECT_THROW(Loader(ds, shard(4, 3, 3, 0)), Error);
+  EXPECT_THROW(Loader(ds, shard(4, 0, 5, 0)), Error);
+}
+
 TEST(Loader, ResumesFromItsPosition) {
   auto ds = std::make_shared<CountingDataset>(30);
   Loader a(ds, {4, 7, 2, 2});
