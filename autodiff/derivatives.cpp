@@ -168,6 +168,9 @@ RULE(ResizeBilinearBackwardBackward) { return {resize_bilinear(g[0], out_h, out_
 RULE(EmbeddingBackward) { return {embedding_backward(g[0], indices, num_rows)}; }
 RULE(EmbeddingBackwardBackward) { return {embedding(g[0], indices)}; }
 
+// ---------------------------------------------------------------- collectives
+RULE(AllReduceSumBackward) { return {all_reduce_sum(g[0], comm)}; }
+
 #undef RULE
 
 }  // namespace odegan::ad

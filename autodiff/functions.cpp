@@ -345,6 +345,39 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   return finish(y, node);
 }
 
+Var sync_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean, Tensor running_var,
+                    bool training, double momentum, double eps, const std::shared_ptr<Communicator>& comm) {
+  if (!training || !comm) return batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps);
+  ODEGAN_CHECK(x.ndim() == 4 || x.ndim() == 2, "sync_batch_norm: input must be (N, C, H, W) or (N, C), got ",
+               x.shape().str());
+  const int64_t c = x.shape()[1];
+  const std::vector<int> axes = x.ndim() == 4 ? std::vector<int>{0, 2, 3} : std::vector<int>{0};
+  // Every rank holds an equal shard: m values per channel in all.
+  const double m = static_cast<double>(x.numel() / c) * comm->size();
+  const Shape cs = channel_shape(x, c);
+  const Var mean = mul(all_reduce_sum(sum(x, axes), comm), 1.0 / m);          // (C)
+  const Var xc = sub(x, reshape(mean, cs));
+  const Var var = mul(all_reduce_sum(sum(square(xc), axes), comm), 1.0 / m);  // biased, (C)
+  Var y = mul(xc, reshape(rsqrt(add(var, eps)), cs));
+  if (gamma.defined()) y = mul(y, reshape(gamma, cs));
+  if (beta.defined()) y = add(y, reshape(beta, cs));
+  if (running_mean.defined()) {
+    // running = (1 - momentum) running + momentum batch, with the unbiased global variance.
+    kernels::axpby(momentum, mean.data(), 1 - momentum, running_mean);
+    if (m > 1) kernels::axpby(momentum * m / (m - 1), var.data(), 1 - momentum, running_var);
+  }
+  return y;
+}
+
+Var all_reduce_sum(const Var& x, const std::shared_ptr<Communicator>& comm) {
+  ODEGAN_CHECK(comm != nullptr, "all_reduce_sum: no communicator");
+  Tensor y = x.data().clone();
+  comm->all_reduce_sum(y);
+  auto node = make_node<AllReduceSumBackward>({&x});
+  if (node) node->comm = comm;
+  return finish(y, node);
+}
+
 std::vector<Var> batch_norm_backward(const Var& gy, const Var& x, const Var& gamma, const Tensor& mean,
                                      const Tensor& invstd, double eps) {
   const int64_t c = x.shape()[1];

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autodiff/var.h"
+#include "core/comm.h"
 #include "kernels/conv.h"
 #include "kernels/pool.h"
 
@@ -87,6 +88,20 @@ Var conv2d_backward_filter(const Var& x, const Var& gy, const Shape& w_shape, co
 // uses the running statistics as constants. gamma/beta may be undefined (no affine).
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean, Tensor running_var,
                bool training, double momentum, double eps);
+
+// Synchronised batch norm (data parallelism): training-mode batch norm whose statistics are
+// those of the global batch, every rank holding an equal shard. Written with differentiable
+// functions and all_reduce_sum, so its first and second derivatives are the global
+// batch's too. With one rank it equals batch_norm up to round-off. Inference mode: as
+// batch_norm.
+Var sync_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean, Tensor running_var,
+                    bool training, double momentum, double eps, const std::shared_ptr<Communicator>& comm);
+
+// ---- collectives
+// The sum over ranks of every rank's x (same shape everywhere). Its derivative is the same
+// all-reduce of the incoming gradients (the gradient of the ranks' summed objective), so it
+// can sit anywhere in a graph, to any order. Every rank must reach it in the same order.
+Var all_reduce_sum(const Var& x, const std::shared_ptr<Communicator>& comm);
 
 // ---- pooling and resampling (NCHW)
 Var avg_pool2d(const Var& x, const kernels::Pool2dGeometry& g);

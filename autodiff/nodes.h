@@ -207,6 +207,11 @@ ODEGAN_NODE(EmbeddingBackwardBackward)
   Tensor indices;
 };
 
+// ---- collectives
+ODEGAN_NODE(AllReduceSumBackward)
+  std::shared_ptr<Communicator> comm;
+};
+
 #undef ODEGAN_NODE
 #undef ODEGAN_SAVED
 

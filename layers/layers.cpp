@@ -123,7 +123,15 @@ void BatchNorm::reset_parameters(Generator&, Init) {
 Var BatchNorm::forward(const Var& x) {
   ODEGAN_CHECK(x.shape()[1] == channels, type_name(), "(", channels, "): input has ", x.shape()[1],
                " channels: ", x.shape().str());
+  if (sync) return sync_batch_norm(x, gamma, beta, *running_mean, *running_var, is_training(), momentum, eps, sync);
   return batch_norm(x, gamma, beta, *running_mean, *running_var, is_training(), momentum, eps);
+}
+
+int set_sync_batch_norm(Module& root, const std::shared_ptr<Communicator>& comm) {
+  int n = 0;
+  if (auto* bn = dynamic_cast<BatchNorm*>(&root)) bn->sync = comm, ++n;
+  for (auto& [name, child] : root.named_children()) n += set_sync_batch_norm(*child, comm);
+  return n;
 }
 
 Var BatchNorm2d::forward(const Var& x) {

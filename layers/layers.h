@@ -84,7 +84,13 @@ class BatchNorm : public Module {
   Var gamma, beta;  // undefined when not affine
   Tensor* running_mean;
   Tensor* running_var;
+  // Data parallelism: when set, training mode normalises with the global batch's statistics
+  // (sync_batch_norm); null: this rank's shard (per-replica statistics).
+  std::shared_ptr<Communicator> sync;
 };
+// Makes every batch norm in the tree (conditional ones included) synchronised over `comm`
+// (null: back to per-replica statistics). Returns how many there are.
+int set_sync_batch_norm(Module& root, const std::shared_ptr<Communicator>& comm);
 class BatchNorm2d : public BatchNorm {  // (N, C, H, W)
  public:
   using BatchNorm::BatchNorm;

@@ -88,6 +88,8 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   cli.add_option("--schedule", c.schedule, "reference (h/4 for 500 steps, then h, h/2 after 400k) or constant");
   checked(cli.add_option("--lambda", c.lambda, "gradient regulariser weight (0: off)"), "lambda");
   cli.add_option("--loss", c.loss, "non_saturating, saturating, hinge or wasserstein");
+  cli.add_flag("--sync-bn", c.sync_bn,
+               "with several ranks (mpirun): batch norm over the global batch, not each rank's shard");
   cli.add_flag("--shared-batches", c.shared_batches, "one batch for all stages of a step (default: fresh per stage)");
   cli.add_flag("--per-player", c.per_player, "integrate each player with the other frozen");
   checked(cli.add_option("--adam-lr", c.adam_lr, "adam / sngan: learning rate"), "adam_lr");
@@ -272,6 +274,9 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   if (c.method == "sngan") c.spectral_norm = true;
 
   solvers::Players players = build_players(c, dtype, dev);
+  int synced = 0;
+  if (c.sync_bn && ranks > 1)
+    synced = nn::set_sync_batch_norm(*players.generator, comm) + nn::set_sync_batch_norm(*players.discriminator, comm);
   const std::string ckpt_dir = c.out + "/checkpoints";
   std::optional<Checkpoint> ck;
   if (c.resume) {
@@ -341,8 +346,10 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
     return 0;
   }
   if (ranks > 1)
-    std::printf("data parallel: %s, %lld images per rank of each batch of %lld; batch norm per rank\n",
-                comm->describe().c_str(), static_cast<long long>(shard), static_cast<long long>(c.batch));
+    std::printf("data parallel: %s, %lld images per rank of each batch of %lld; %s\n", comm->describe().c_str(),
+                static_cast<long long>(shard), static_cast<long long>(c.batch),
+                synced ? ("batch norm synchronised (" + std::to_string(synced) + " layers)").c_str()
+                       : "batch norm per rank");
   // The resume is valid: only now is config.json (re)written and are the logs cut back to
   // the checkpoint's step.
   write_json(c.out + "/config.json", c.to_json());

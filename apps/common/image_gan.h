@@ -47,6 +47,7 @@ struct ImageGanConfig {
   std::string implicit_solver = "fixed_point";  // implicit methods: fixed_point | newton
   int krylov = 10;                  // implicit methods with newton: GMRES iterations
   bool spectral_norm = false;   // forced on by the sngan method
+  bool sync_bn = false;         // several ranks: batch norm over the global batch (default: per rank)
   // run
   std::string out;
   std::string device = "auto";
@@ -69,7 +70,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ImageGanConfig, data, format, im
                                                 random_crop, random_flip, arch, width, ch, latent, logits, conditional,
                                                 init, method, h, schedule, lambda, loss, shared_batches, per_player,
                                                 adam_lr, adam_beta1, adam_beta2, n_dis, rtol, atol, max_iterations,
-                                                implicit_solver, krylov, spectral_norm, out, device, steps, batch, seed,
+                                                implicit_solver, krylov, spectral_norm, sync_bn, out, device, steps, batch, seed,
                                                 log_every, sample_every, checkpoint_every, error_every, dtype, quality)
 
 

@@ -156,6 +156,37 @@ TEST_F(DataParallel, ABatchThatDoesNotSplitIsAClearError) {
   EXPECT_NE(log.find("--batch 63 does not split into 2 equal shards"), std::string::npos) << log;
 }
 
+// The DCGAN (batch norm in G) with synchronised batch norm: 2 ranks x 2 images follow the
+// single process's 4 images, RK4 + regulariser with fresh batches per stage, float64; with
+// per-rank statistics they do not (a different, DDP-style algorithm).
+TEST_F(DataParallel, SynchronisedBatchNormKeepsTheDcganOnTheSingleProcessTrajectory) {
+  const std::string base = odegan::testing::temp_dir();
+  const std::string cmd = bin("odegan_cifar10") + " --data " + odegan::testing::write_tiny_cifar10(base + "/cifar") +
+                          " --device cpu --width-mult 0.03125 --batch 4 --latent 8 --threads 0 --log-every 1"
+                          " --sample-every 0 --checkpoint-every 2 --dtype float64 --steps 4";
+  std::string log;
+  ASSERT_EQ(run(single(cmd + " --out " + base + "/one"), &log), 0) << log;
+  ASSERT_EQ(run(mpirun(2, cmd + " --sync-bn --out " + base + "/sync"), &log), 0) << log;
+  EXPECT_NE(log.find("batch norm synchronised (3 layers)"), std::string::npos) << log;
+  ASSERT_EQ(run(mpirun(2, cmd + " --out " + base + "/per-rank"), &log), 0) << log;
+  const std::string ck = "/checkpoints/ckpt-000000004.safetensors";
+  const auto one = players(base + "/one" + ck);
+  const double synced = relative_difference(players(base + "/sync" + ck), one);
+  const double per_rank = relative_difference(players(base + "/per-rank" + ck), one);
+  EXPECT_LE(synced, 1e-10);
+  EXPECT_GT(per_rank, 1e-6) << "per-rank batch norm should not match the single process";
+  // The running statistics too (buffers are in the checkpoint).
+  std::vector<double> a, b;
+  for (auto& [name, t] : load_safetensors(base + "/one" + ck))
+    if (name.find("running_") != std::string::npos)
+      for (double v : t.to(DType::f64).to_vector<double>()) a.push_back(v);
+  for (auto& [name, t] : load_safetensors(base + "/sync" + ck))
+    if (name.find("running_") != std::string::npos)
+      for (double v : t.to(DType::f64).to_vector<double>()) b.push_back(v);
+  ASSERT_FALSE(a.empty());
+  EXPECT_LE(relative_difference(b, a), 1e-10);
+}
+
 // The image apps on 2 ranks: each loads its rows of every global batch; batch norm uses
 // each rank's shard (per-replica statistics), so the trajectory is not the single
 // process's (docs/architecture.md); it trains, rank 0 alone writes, and it resumes on 1 rank.

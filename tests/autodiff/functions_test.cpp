@@ -135,6 +135,14 @@ std::vector<Case> cases() {
   c.push_back({"batch_norm_train_2d",
                [](auto& v) { return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), true, 0.1, 1e-3); },
                {rnd({5, 3}, 66), rnd({3}, 67, 0.5, 1.5), rnd({3}, 68)}});
+  // Synchronised batch norm on one rank (its all-reduces are identities there; the
+  // 2-rank checks are in tests/apps/parallel_test.cpp).
+  c.push_back({"sync_batch_norm_nchw",
+               [](auto& v) {
+                 return sync_batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), true, 0.1, 1e-3, Communicator::single());
+               },
+               {rnd({3, 2, 2, 2}, 90), rnd({2}, 91, 0.5, 1.5), rnd({2}, 92)}});
+  c.push_back({"all_reduce_sum", [](auto& v) { return all_reduce_sum(v[0], Communicator::single()); }, {rnd({5}, 93)}});
   c.push_back({"batch_norm_train_no_affine",
                [](auto& v) { return batch_norm(v[0], Var(), Var(), Tensor(), Tensor(), true, 0.1, 1e-3); },
                {rnd({4, 2, 2, 2}, 69)}});
@@ -260,6 +268,35 @@ std::set<std::string> functions_with_rows() {
       for (const std::string& n : gradgradcheck(c.f, c.inputs, list).functions) covered.insert(n);
   }
   return covered;
+}
+
+// Synchronised batch norm, composed of differentiable functions, is batch norm: on one
+// rank its value, first and second derivatives and running statistics equal the fused
+// batch_norm's (float64, to round-off), for NCHW, (N, C) and without affine parameters.
+TEST(SyncBatchNorm, OnOneRankEqualsBatchNormToSecondOrder) {
+  for (const Shape& s : {Shape{4, 3, 2, 2}, Shape{6, 3}}) {
+    for (bool affine : {true, false}) {
+      const Var x(rnd(s, 101), true), g(rnd({3}, 102, 0.5, 1.5), true), b(rnd({3}, 103), true);
+      const Var gamma = affine ? g : Var(), beta = affine ? b : Var();
+      Tensor rm1 = rnd({3}, 104), rv1 = rnd({3}, 105, 0.5, 2), rm2 = rm1.clone(), rv2 = rv1.clone();
+      std::vector<Var> leaves = {x};
+      if (affine) leaves.push_back(g), leaves.push_back(b);
+      const Derivatives fused =
+          derivatives([&] { return batch_norm(x, gamma, beta, Tensor(), Tensor(), true, 0.1, 1e-3); }, leaves);
+      const Derivatives synced = derivatives(
+          [&] { return sync_batch_norm(x, gamma, beta, Tensor(), Tensor(), true, 0.1, 1e-3, Communicator::single()); },
+          leaves);
+      EXPECT_TENSOR_NEAR(synced.value, fused.value, 1e-12, 1e-12);
+      for (size_t i = 0; i < fused.first.size(); ++i) EXPECT_TENSOR_NEAR(synced.first[i], fused.first[i], 1e-11, 1e-11);
+      for (size_t i = 0; i < fused.second.size(); ++i)
+        EXPECT_TENSOR_NEAR(synced.second[i], fused.second[i], 1e-10, 1e-10);
+      NoGradGuard no_grad;
+      batch_norm(x, gamma, beta, rm1, rv1, true, 0.1, 1e-3);
+      sync_batch_norm(x, gamma, beta, rm2, rv2, true, 0.1, 1e-3, Communicator::single());
+      EXPECT_TENSOR_NEAR(rm2, rm1, 1e-14, 1e-14);
+      EXPECT_TENSOR_NEAR(rv2, rv1, 1e-14, 1e-14);
+    }
+  }
 }
 
 TEST(FunctionRows, EveryGraphNodeHasAGradcheckRow) {
