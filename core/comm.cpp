@@ -1,5 +1,6 @@
 #include "core/comm.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -82,6 +83,11 @@ class MpiCommunicator final : public Communicator {
   void all_reduce_sum(Tensor& t) override {
     check(t, "all_reduce");
     bytes_reduced_ += t.nbytes();
+    struct Timer {  // CPU collectives are synchronous; NCCL's only enqueue (timed: the launch)
+      double& total;
+      std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+      ~Timer() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+    } timer{seconds_reducing_};
 #if ODEGAN_WITH_NCCL
     if (t.device().is_cuda()) return nccl(t).all_reduce_sum(t);
 #endif

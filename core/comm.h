@@ -41,8 +41,10 @@ class Communicator {
   [[noreturn]] virtual void abort(int code) = 0;
   // "MPI (2 ranks)", "single process".
   virtual std::string describe() const = 0;
-  // Bytes this process has passed to all-reduces (for benchmarks).
+  // Bytes this process has passed to all-reduces, and the seconds it spent in them
+  // (waiting for slower ranks included): what overlapping them with compute could save.
   size_t bytes_reduced() const { return bytes_reduced_; }
+  double seconds_reducing() const { return seconds_reducing_; }
 
   // The world this process was launched into (created once; later calls return it). With
   // one rank: a communicator whose collectives do nothing. A launch of several ranks in a
@@ -57,6 +59,7 @@ class Communicator {
  protected:
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   size_t bytes_reduced_ = 0;
+  double seconds_reducing_ = 0;
 };
 
 // The number of ranks the launcher's environment announces (1 when none), without

@@ -416,6 +416,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   int64_t timed_steps = 0;
   for (int64_t step = start; step < c.steps; ++step) {
     const double h = step_size(c, step);
+    const double reducing0 = comm->seconds_reducing();
     auto t0 = std::chrono::steady_clock::now();
     solvers::StepStats s = stepper->step(game, h);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -450,6 +451,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
                     {"images_per_s", ips}};
       if (stepper->reports_iterations()) line["iterations"] = s.iterations, line["converged"] = s.converged;
       if (stepper->reports_error()) line["rejected"] = s.rejected;
+      if (ranks > 1) line["allreduce_ms"] = 1000.0 * (comm->seconds_reducing() - reducing0);
       jsonl.append(line);
       write_step_scalars(tb, done, s, gopt.loss, ms, ips);
     }
