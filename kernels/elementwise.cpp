@@ -9,45 +9,29 @@
 
 namespace odegan::kernels {
 
-const char* unary_name(Unary op) {
-  switch (op) {
-#define F(name, formula) \
-  case Unary::name: return #name;
-    ODEGAN_UNARY_OPS(F)
-#undef F
-  }
-  return "?";
-}
+namespace {
+// Names and formulas from the op lists, indexed by the enums' values (0, 1, ... in list order).
+#define ODEGAN_OP_NAME(name, formula) #name,
+#define ODEGAN_OP_FORMULA(name, formula) formula,
+constexpr const char* kUnaryNames[] = {ODEGAN_UNARY_OPS(ODEGAN_OP_NAME)};
+constexpr const char* kUnaryFormulas[] = {ODEGAN_UNARY_OPS(ODEGAN_OP_FORMULA)};
+constexpr const char* kBinaryNames[] = {ODEGAN_BINARY_OPS(ODEGAN_OP_NAME)};
+constexpr const char* kBinaryFormulas[] = {ODEGAN_BINARY_OPS(ODEGAN_OP_FORMULA)};
+#undef ODEGAN_OP_NAME
+#undef ODEGAN_OP_FORMULA
+static_assert(sizeof kUnaryNames / sizeof *kUnaryNames == kNumUnary, "one name per unary op");
+static_assert(sizeof kBinaryNames / sizeof *kBinaryNames == kNumBinary, "one name per binary op");
 
-const char* unary_formula(Unary op) {
-  switch (op) {
-#define F(name, formula) \
-  case Unary::name: return formula;
-    ODEGAN_UNARY_OPS(F)
-#undef F
-  }
-  return "?";
+template <size_t N>
+const char* entry(const char* const (&table)[N], int i) {
+  return i >= 0 && static_cast<size_t>(i) < N ? table[i] : "?";
 }
+}  // namespace
 
-const char* binary_name(Binary op) {
-  switch (op) {
-#define F(name, formula) \
-  case Binary::name: return #name;
-    ODEGAN_BINARY_OPS(F)
-#undef F
-  }
-  return "?";
-}
-
-const char* binary_formula(Binary op) {
-  switch (op) {
-#define F(name, formula) \
-  case Binary::name: return formula;
-    ODEGAN_BINARY_OPS(F)
-#undef F
-  }
-  return "?";
-}
+const char* unary_name(Unary op) { return entry(kUnaryNames, static_cast<int>(op)); }
+const char* unary_formula(Unary op) { return entry(kUnaryFormulas, static_cast<int>(op)); }
+const char* binary_name(Binary op) { return entry(kBinaryNames, static_cast<int>(op)); }
+const char* binary_formula(Binary op) { return entry(kBinaryFormulas, static_cast<int>(op)); }
 
 void unary(Unary op, const Tensor& x, Tensor& out, double a, double b) {
   const char* name = unary_name(op);
