@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <vector>
 
 #include "apps/common/flags.h"
 #include "core/rng.h"
@@ -60,6 +61,11 @@ int main(int argc, char** argv) {
   int64_t batch = 16;
   app.add_option("--device", device, "cpu, cuda or auto");
   app.add_option("--batch", batch, "batch of the convolution benchmarks")->check(odegan::app::flags::integer(1, 4096));
+  std::string convs = "sample";
+  app.add_option("--convs", convs,
+                 "convolutions to time: 'sample' (four DCGAN-sized ones) or 'dcgan' (every convolution of the DCGAN "
+                 "pair, the generator's transposed ones as the convolutions they are the adjoints of)")
+      ->check(CLI::IsMember({"sample", "dcgan"}));
   CLI11_PARSE(app, argc, argv);
   try {
     g_dev = Device::parse(device);
@@ -83,7 +89,14 @@ int main(int argc, char** argv) {
       int64_t c, h, k;
       int r, s;
     };
-    for (C s : {C{3, 32, 64, 3, 1}, C{64, 32, 64, 4, 2}, C{128, 16, 128, 4, 2}, C{256, 8, 512, 3, 1}}) {
+    const std::vector<C> sample = {{3, 32, 64, 3, 1}, {64, 32, 64, 4, 2}, {128, 16, 128, 4, 2}, {256, 8, 512, 3, 1}};
+    // D's seven convolutions, then G's three 4x4 stride-2 transposed convolutions (G's
+    // forward is their backward-data; its last 3x3 one is D's first shape).
+    const std::vector<C> dcgan = {{3, 32, 64, 3, 1},    {64, 32, 64, 4, 2},  {64, 16, 128, 3, 1}, {128, 16, 128, 4, 2},
+                                  {128, 8, 256, 3, 1},  {256, 8, 256, 4, 2}, {256, 4, 512, 3, 1}, {256, 8, 512, 4, 2},
+                                  {128, 16, 256, 4, 2}, {64, 32, 128, 4, 2}};
+    double total[3] = {0, 0, 0};
+    for (C s : convs == "dcgan" ? dcgan : sample) {
       kernels::Conv2dGeometry g = kernels::Conv2dGeometry::make(s.s, 1);
       Tensor x = rnd({batch, s.c, s.h, s.h}), w = rnd({s.k, s.c, s.r, s.r});
       Shape ys = kernels::conv2d_output_shape(x.shape(), w.shape(), g);
@@ -98,7 +111,9 @@ int main(int argc, char** argv) {
                     (long long)s.h, (long long)s.k, s.r, s.s);
       std::printf("%-34s %10.3f %10.3f %10.3f   (%.1f / %.1f / %.1f GFLOP/s)\n", name, f, bd, bf, flops / f / 1e6,
                   flops / bd / 1e6, flops / bf / 1e6);
+      total[0] += f, total[1] += bd, total[2] += bf;
     }
+    std::printf("%-34s %10.3f %10.3f %10.3f\n", "total", total[0], total[1], total[2]);
     std::printf("\n%-34s %10s %10s\n", "memory-bound (n floats)", "ms", "GB/s");
     for (int64_t n : {int64_t(2278), int64_t(1) << 20, int64_t(1) << 24}) {
       Tensor x0 = rnd({n}), k1 = rnd({n}), k2 = rnd({n}), out = Tensor::empty({n}, DType::f32, g_dev);

@@ -1,7 +1,9 @@
 // Benchmark of the paper's networks: forward, backward and the regulariser's double
 // backward for the DCGAN (or ResNet) pair, one full ODE-GAN step (RK4 + regulariser), and
 // peak memory. The regulariser's cost is reported relative to one plain backward.
-//   odegan_bench_models [--device cpu|cuda|auto] [--arch dcgan|resnet] [--batch 64] [--width 1]
+//   odegan_bench_models [--device cpu|cuda|auto] [--arch dcgan|resnet] [--batch 64] [--width 1] [--profile]
+// --profile adds, after each timed phase, where its time went: wall time per kernel (op
+// name), per repetition, and the rest outside kernels (autodiff bookkeeping, allocation).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include "apps/common/image_gan.h"
 #include "autodiff/engine.h"
 #include "autodiff/functions.h"
+#include "core/profile.h"
 #include "core/rng.h"
 #include "solvers/gan_game.h"
 #include "solvers/stepper.h"
@@ -21,16 +24,38 @@ using ad::Var;
 
 namespace {
 Device g_dev;
+bool g_profile = false;
 void sync() {
   if (g_dev.is_cuda()) Tensor::zeros({1}, DType::f32, g_dev).item();
 }
-double time_ms(const std::function<void()>& f, int iters) {
+// The kernels' share of `ms` (per repetition) gathered since the last profile::reset().
+void print_profile(const char* phase, double ms, int iters) {
+  std::vector<profile::Entry> entries = profile::snapshot();
+  double in_kernels = 0;
+  for (const profile::Entry& e : entries) in_kernels += e.seconds;
+  in_kernels = in_kernels * 1e3 / iters;
+  std::printf("    profile of %s: %.1f ms per repetition, %.1f ms (%.0f%%) in kernels\n", phase, ms, in_kernels,
+              100 * in_kernels / ms);
+  std::printf("      %-28s %8s %10s %7s\n", "kernel", "calls", "ms", "share");
+  for (const profile::Entry& e : entries) {
+    const double t = e.seconds * 1e3 / iters;
+    if (t < 0.005 * ms) continue;
+    std::printf("      %-28s %8.0f %10.2f %6.1f%%\n", e.name.c_str(), double(e.calls) / iters, t, 100 * t / ms);
+  }
+  std::printf("      %-28s %8s %10.2f %6.1f%%\n", "(outside kernels)", "", ms - in_kernels, 100 * (ms - in_kernels) / ms);
+}
+double time_ms(const std::function<void()>& f, int iters, const char* phase = nullptr) {
   f();
   sync();
+  profile::reset();
+  profile::enable(g_profile && phase);
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < iters; ++i) f();
   sync();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+  profile::enable(false);
+  if (g_profile && phase) print_profile(phase, ms, iters);
+  return ms;
 }
 }  // namespace
 
@@ -48,6 +73,7 @@ int main(int argc, char** argv) {
   cli.add_option("--width", width, "channel multiplier")->check(flags::real(1.0 / 64, 16));
   cli.add_option("--iters", iters, "timed repetitions")->check(flags::integer(1, 1'000'000));
   cli.add_option("--method", method, "ODE method of the full step");
+  cli.add_flag("--profile", g_profile, "print where each phase's time goes, per kernel");
   CLI11_PARSE(cli, argc, argv);
   return app::run_main("odegan_bench_models", [&] {
     g_dev = Device::parse(device);
@@ -70,8 +96,8 @@ int main(int argc, char** argv) {
     double fwd = time_ms([&] {
       ad::NoGradGuard ng;
       loss_g();
-    }, iters);
-    double fwd_bwd = time_ms([&] { ad::grad(std::vector<Var>{loss_g()}, phi); }, iters);
+    }, iters, "the forward");
+    double fwd_bwd = time_ms([&] { ad::grad(std::vector<Var>{loss_g()}, phi); }, iters, "forward + backward");
     auto grad_norm_sq = [&] {
       ad::GradOptions keep;
       keep.create_graph = true;
@@ -80,8 +106,9 @@ int main(int argc, char** argv) {
       for (const Var& v : g) r = r.defined() ? ad::add(r, ad::sum_squares(v)) : ad::sum_squares(v);
       return r;
     };
-    double recorded = time_ms([&] { grad_norm_sq(); }, iters);
-    double reg = time_ms([&] { ad::grad(std::vector<Var>{grad_norm_sq()}, theta); }, iters);
+    double recorded = time_ms([&] { grad_norm_sq(); }, iters, "forward + recorded backward");
+    double reg = time_ms([&] { ad::grad(std::vector<Var>{grad_norm_sq()}, theta); }, iters,
+                         "forward + recorded backward + double backward");
     const double bwd = fwd_bwd - fwd, rec = recorded - fwd, dbl = reg - recorded;
     std::printf("forward (G + D)                    %9.2f ms\n", fwd);
     std::printf("backward (d l_G / d phi)           %9.2f ms\n", bwd);
@@ -105,7 +132,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<solvers::Stepper> rk = solvers::make_stepper(method);
     reset_peak_memory(g_dev);
     int evals = 0;
-    double step = time_ms([&] { evals = rk->step(game, 0.01).evaluations; }, std::max(1, iters / 2));
+    double step = time_ms([&] { evals = rk->step(game, 0.01).evaluations; }, std::max(1, iters / 2), "the step");
     std::printf("%s step with regulariser          %9.2f ms   %.0f images/s (real + generated through D, per stage)\n",
                 method.c_str(), step, 1000.0 * batch * evals / step);
     std::printf("peak memory of the step            %9.1f MB  (solver buffers %.1f MB)\n",
