@@ -1,5 +1,6 @@
 #include "kernels/cpu/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -136,21 +137,32 @@ void broadcast_copy(const Tensor& x, Tensor& out, const BroadcastPlan& p) {
     const T* xp = x.data<T>();
     T* o = out.data<T>();
     if (p.kind == BroadcastPlan::same) {
-      for (int64_t i = 0; i < p.numel; ++i) o[i] = xp[i];
+      std::copy(xp, xp + p.numel, o);
       return;
     }
     const int nd = p.ndim;
     const int64_t inner = p.dims[nd - 1], xsi = p.xs[nd - 1];
     const int64_t rows = inner > 0 ? p.numel / inner : 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t rem = r, xo = 0;
-      for (int d = nd - 2; d >= 0; --d) {
-        xo += (rem % p.dims[d]) * p.xs[d];
-        rem /= p.dims[d];
+    // Rows are independent copies: spread them over threads (a per-channel gradient
+    // broadcast back over N x H x W is megabytes).
+    parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r) {
+        int64_t rem = r, xo = 0;
+        for (int d = nd - 2; d >= 0; --d) {
+          xo += (rem % p.dims[d]) * p.xs[d];
+          rem /= p.dims[d];
+        }
+        T* orow = o + r * inner;
+        const T* xr = xp + xo;
+        if (xsi == 0) {
+          std::fill(orow, orow + inner, xr[0]);
+        } else if (xsi == 1) {
+          std::copy(xr, xr + inner, orow);
+        } else {
+          for (int64_t j = 0; j < inner; ++j) orow[j] = xr[j * xsi];
+        }
       }
-      T* orow = o + r * inner;
-      for (int64_t j = 0; j < inner; ++j) orow[j] = xp[xo + j * xsi];
-    }
+    });
   });
 }
 
