@@ -1,6 +1,8 @@
 #include "kernels/cpu/conv.h"
 
-#include <vector>
+#include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/parallel.h"
@@ -19,67 +21,130 @@ Dims dims(const Shape& x, const Shape& w, const Shape& y) {
   return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3]};
 }
 
-// col[(c, i, j), (u, v)] = x[c, u*stride - pad + i*dil, v*stride - pad + j*dil] (0 outside).
+// A per-thread buffer of at least n elements, kept for the next call (contents undefined):
+// no allocation and no zero-filling per convolution.
+template <class T, int Slot>
+T* scratch(int64_t n) {
+  thread_local std::unique_ptr<T[]> buf;
+  thread_local int64_t size = 0;
+  if (n > size) {
+    buf.reset(new T[static_cast<size_t>(n)]);
+    size = n;
+  }
+  return buf.get();
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+// Output columns [lo, hi) of a kernel column j read inside the input row:
+// 0 <= v*stride - pad + j*dil < width.
+void valid_range(int64_t j, int64_t width, int64_t q, int stride, int pad, int dil, int64_t& lo, int64_t& hi) {
+  lo = std::min<int64_t>(q, ceil_div(pad - j * dil, stride));
+  const int64_t last = width - 1 + pad - j * dil;  // v*stride <= last
+  hi = last < 0 ? 0 : std::min<int64_t>(q, last / stride + 1);
+  hi = std::max(hi, lo);
+}
+
+// col[(c, i, j), (u, v)] = x[c, u*stride - pad + i*dil, v*stride - pad + j*dil] (0 outside),
+// rows of col `ld` apart (several images side by side in one column buffer).
 template <class T>
-void im2col(const T* x, const Dims& d, const Conv2dGeometry& g, T* col) {
+void im2col(const T* x, const Dims& d, const Conv2dGeometry& g, T* col, int64_t ld) {
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t i = 0; i < d.r; ++i)
       for (int64_t j = 0; j < d.s; ++j) {
-        T* row = col + ((c * d.r + i) * d.s + j) * d.pq();
+        T* row = col + ((c * d.r + i) * d.s + j) * ld;
+        int64_t lo, hi;
+        valid_range(j, d.w, d.q, g.stride_w, g.pad_w, g.dilation_w, lo, hi);
+        const int64_t off = j * g.dilation_w - g.pad_w;
         for (int64_t u = 0; u < d.p; ++u) {
           const int64_t hh = u * g.stride_h - g.pad_h + i * g.dilation_h;
           T* out = row + u * d.q;
           if (hh < 0 || hh >= d.h) {
-            for (int64_t v = 0; v < d.q; ++v) out[v] = T(0);
+            std::fill(out, out + d.q, T(0));
             continue;
           }
-          const T* xr = x + (c * d.h + hh) * d.w;
-          for (int64_t v = 0; v < d.q; ++v) {
-            const int64_t ww = v * g.stride_w - g.pad_w + j * g.dilation_w;
-            out[v] = (ww >= 0 && ww < d.w) ? xr[ww] : T(0);
+          const T* xr = x + (c * d.h + hh) * d.w + off;
+          std::fill(out, out + lo, T(0));
+          if (g.stride_w == 1) {
+            std::memcpy(out + lo, xr + lo, sizeof(T) * static_cast<size_t>(hi - lo));
+          } else {
+            const int64_t sw = g.stride_w;
+            for (int64_t v = lo; v < hi; ++v) out[v] = xr[v * sw];
           }
+          std::fill(out + hi, out + d.q, T(0));
         }
       }
 }
 
-// The adjoint of im2col: x += scatter(col).
+// The adjoint of im2col: x += scatter(col), in the same order as a plain loop over
+// (c, i, j, u, v) (so the sums do not depend on how the loop is cut).
 template <class T>
-void col2im(const T* col, const Dims& d, const Conv2dGeometry& g, T* x) {
+void col2im(const T* col, const Dims& d, const Conv2dGeometry& g, T* x, int64_t ld) {
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t i = 0; i < d.r; ++i)
       for (int64_t j = 0; j < d.s; ++j) {
-        const T* row = col + ((c * d.r + i) * d.s + j) * d.pq();
+        const T* row = col + ((c * d.r + i) * d.s + j) * ld;
+        int64_t lo, hi;
+        valid_range(j, d.w, d.q, g.stride_w, g.pad_w, g.dilation_w, lo, hi);
+        const int64_t off = j * g.dilation_w - g.pad_w, sw = g.stride_w;
         for (int64_t u = 0; u < d.p; ++u) {
           const int64_t hh = u * g.stride_h - g.pad_h + i * g.dilation_h;
           if (hh < 0 || hh >= d.h) continue;
-          T* xr = x + (c * d.h + hh) * d.w;
+          T* xr = x + (c * d.h + hh) * d.w + off;
           const T* in = row + u * d.q;
-          for (int64_t v = 0; v < d.q; ++v) {
-            const int64_t ww = v * g.stride_w - g.pad_w + j * g.dilation_w;
-            if (ww >= 0 && ww < d.w) xr[ww] += in[v];
+          if (sw == 1) {
+            for (int64_t v = lo; v < hi; ++v) xr[v] += in[v];
+          } else {
+            for (int64_t v = lo; v < hi; ++v) xr[v * sw] += in[v];
           }
         }
       }
 }
 
-}  // namespace
+// Images per gemm. One image's output has only P*Q columns (16 for a 4x4 map), too few
+// to fill the gemm's 32-wide register panels or to amortise its packing, so images are
+// taken a group at a time, side by side in one column buffer: G*P*Q >= kMinColumns,
+// while the buffer stays under kMaxColumnFloats. Depends on the geometry only, never on
+// the number of threads (results do not depend on it either).
+int64_t group_size(const Dims& d) {
+  constexpr int64_t kMinColumns = 512, kMaxColumnFloats = int64_t(1) << 21;
+  int64_t g = (kMinColumns + d.pq() - 1) / d.pq();
+  g = std::min(g, std::max<int64_t>(1, kMaxColumnFloats / std::max<int64_t>(1, d.crs() * d.pq())));
+  return std::max<int64_t>(1, std::min(g, d.n));
+}
 
-// Images are independent: spread them over threads (each with its own column buffer);
-// the gemm inside then runs on its thread alone.
-bool parallel_images(const Dims& d) { return d.n > 1 && d.n * d.k * d.crs() * d.pq() >= (int64_t(1) << 22); }
+// Runs body(group) over the groups of images: in parallel over groups when there are
+// enough of them to keep the threads busy, else one after the other, each gemm then
+// spreading its own tiles over the threads.
+template <class F>
+void for_groups(int64_t groups, const Dims& d, F&& body) {
+  const bool big = d.n * d.k * d.crs() * d.pq() >= (int64_t(1) << 22);
+  const bool across = big && groups >= 2 && groups >= num_threads();
+  parallel_for(groups, across ? 1 : groups + 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t gi = lo; gi < hi; ++gi) body(gi);
+  });
+}
+
+}  // namespace
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeometry& g) {
   const Dims d = dims(x.shape(), w.shape(), y.shape());
   visit_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    parallel_for(d.n, parallel_images(d) ? 1 : d.n + 1, [&](int64_t lo, int64_t hi) {
-      std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
-      for (int64_t n = lo; n < hi; ++n) {
-        im2col(x.data<T>() + n * d.c * d.h * d.w, d, g, col.data());
-        // y_n (K, PQ) = W (K, CRS) . col (CRS, PQ)
-        gemm_raw<T>(false, false, d.k, d.pq(), d.crs(), T(1), w.data<T>(), d.crs(), col.data(), d.pq(), T(0),
-                    y.data<T>() + n * d.k * d.pq(), d.pq());
-      }
+    const int64_t gs = group_size(d), groups = (d.n + gs - 1) / gs;
+    const int64_t xs = d.c * d.h * d.w, ys = d.k * d.pq();
+    for_groups(groups, d, [&](int64_t gi) {
+      const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
+      T* col = scratch<T, 0>(d.crs() * ld);
+      for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld);
+      // out (K, m*PQ) = W (K, CRS) . col (CRS, m*PQ); one image straight into y.
+      T* out = m == 1 ? y.data<T>() + n0 * ys : scratch<T, 1>(d.k * ld);
+      gemm_raw<T>(false, false, d.k, ld, d.crs(), T(1), w.data<T>(), d.crs(), col, ld, T(0), out, ld);
+      if (m > 1)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t k = 0; k < d.k; ++k)
+            std::memcpy(y.data<T>() + (n0 + i) * ys + k * d.pq(), out + k * ld + i * d.pq(),
+                        sizeof(T) * static_cast<size_t>(d.pq()));
     });
   });
 }
@@ -88,15 +153,26 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
   const Dims d = dims(gx.shape(), w.shape(), gy.shape());
   visit_float(gy.dtype(), "conv2d_backward_data", [&](auto tag) {
     using T = decltype(tag);
-    T* out = gx.data<T>();
-    for (int64_t i = 0; i < gx.numel(); ++i) out[i] = T(0);
-    parallel_for(d.n, parallel_images(d) ? 1 : d.n + 1, [&](int64_t lo, int64_t hi) {
-      std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
-      for (int64_t n = lo; n < hi; ++n) {
-        // col (CRS, PQ) = W^T (CRS, K) . gy_n (K, PQ)
-        gemm_raw<T>(true, false, d.crs(), d.pq(), d.k, T(1), w.data<T>(), d.crs(), gy.data<T>() + n * d.k * d.pq(),
-                    d.pq(), T(0), col.data(), d.pq());
-        col2im(col.data(), d, g, out + n * d.c * d.h * d.w);
+    const int64_t gs = group_size(d), groups = (d.n + gs - 1) / gs;
+    const int64_t xs = d.c * d.h * d.w, ys = d.k * d.pq();
+    for_groups(groups, d, [&](int64_t gi) {
+      const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
+      // The group's gradients side by side: gyg (K, m*PQ).
+      const T* gyg = gy.data<T>() + n0 * ys;
+      if (m > 1) {
+        T* packed = scratch<T, 1>(d.k * ld);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t k = 0; k < d.k; ++k)
+            std::memcpy(packed + k * ld + i * d.pq(), gyg + i * ys + k * d.pq(), sizeof(T) * static_cast<size_t>(d.pq()));
+        gyg = packed;
+      }
+      // col (CRS, m*PQ) = W^T (CRS, K) . gyg (K, m*PQ)
+      T* col = scratch<T, 0>(d.crs() * ld);
+      gemm_raw<T>(true, false, d.crs(), ld, d.k, T(1), w.data<T>(), d.crs(), gyg, ld, T(0), col, ld);
+      for (int64_t i = 0; i < m; ++i) {
+        T* out = gx.data<T>() + (n0 + i) * xs;
+        std::fill(out, out + xs, T(0));
+        col2im(col + i * d.pq(), d, g, out, ld);
       }
     });
   });
@@ -106,27 +182,36 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
   const Dims d = dims(x.shape(), gw.shape(), gy.shape());
   visit_float(x.dtype(), "conv2d_backward_filter", [&](auto tag) {
     using T = decltype(tag);
-    // Fixed chunks of images, each summed into its own partial filter gradient, then the
-    // partials in order: the same result for any number of threads.
-    constexpr int64_t kChunk = 8;
-    const int64_t chunks = (d.n + kChunk - 1) / kChunk, wsize = d.k * d.crs();
-    std::vector<T> partial(static_cast<size_t>(std::max<int64_t>(chunks - 1, 0) * wsize));
-    parallel_for(chunks, parallel_images(d) ? 1 : chunks + 1, [&](int64_t lo, int64_t hi) {
-      std::vector<T> col(static_cast<size_t>(d.crs() * d.pq()));
-      for (int64_t ch = lo; ch < hi; ++ch) {
-        T* dst = ch == 0 ? gw.data<T>() : partial.data() + (ch - 1) * wsize;
-        for (int64_t n = ch * kChunk; n < std::min(d.n, (ch + 1) * kChunk); ++n) {
-          im2col(x.data<T>() + n * d.c * d.h * d.w, d, g, col.data());
-          // gW (K, CRS) += gy_n (K, PQ) . col^T (PQ, CRS)
-          gemm_raw<T>(false, true, d.k, d.crs(), d.pq(), T(1), gy.data<T>() + n * d.k * d.pq(), d.pq(), col.data(),
-                      d.pq(), n == ch * kChunk ? T(0) : T(1), dst, d.crs());
-        }
+    if (d.n == 0) {
+      gw.zero_();
+      return;
+    }
+    // Each group sums into its own partial filter gradient (the first straight into gw),
+    // then the partials are added in order: the same result for any number of threads.
+    const int64_t gs = group_size(d), groups = (d.n + gs - 1) / gs;
+    const int64_t xs = d.c * d.h * d.w, ys = d.k * d.pq(), wsize = d.k * d.crs();
+    std::unique_ptr<T[]> partial(groups > 1 ? new T[static_cast<size_t>((groups - 1) * wsize)] : nullptr);
+    for_groups(groups, d, [&](int64_t gi) {
+      const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
+      T* col = scratch<T, 0>(d.crs() * ld);
+      for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld);
+      const T* gyg = gy.data<T>() + n0 * ys;
+      if (m > 1) {
+        T* packed = scratch<T, 1>(d.k * ld);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t k = 0; k < d.k; ++k)
+            std::memcpy(packed + k * ld + i * d.pq(), gyg + i * ys + k * d.pq(), sizeof(T) * static_cast<size_t>(d.pq()));
+        gyg = packed;
       }
+      // gW (K, CRS) = gyg (K, m*PQ) . col^T (m*PQ, CRS)
+      T* dst = gi == 0 ? gw.data<T>() : partial.get() + (gi - 1) * wsize;
+      gemm_raw<T>(false, true, d.k, d.crs(), ld, T(1), gyg, ld, col, ld, T(0), dst, d.crs());
     });
     T* out = gw.data<T>();
-    for (int64_t ch = 1; ch < chunks; ++ch)
-      for (int64_t i = 0; i < wsize; ++i) out[i] += partial[static_cast<size_t>((ch - 1) * wsize + i)];
-    if (d.n == 0) gw.zero_();
+    for (int64_t gi = 1; gi < groups; ++gi) {
+      const T* p = partial.get() + (gi - 1) * wsize;
+      for (int64_t i = 0; i < wsize; ++i) out[i] += p[i];
+    }
   });
 }
 

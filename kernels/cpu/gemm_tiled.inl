@@ -72,13 +72,24 @@ void pack_b(const T* b, int64_t ldb, bool t, int64_t k0, int64_t kc, int64_t j0,
   constexpr int NR = Blocking<T>::NR;
   for (int64_t p = 0; p < nc; p += NR) {
     const int cols = static_cast<int>(std::min<int64_t>(NR, nc - p));
+    if (t) {
+      // op(B) = B^T: column c of the panel is a contiguous run of row j0 + p + c of B.
+      for (int c = 0; c < cols; ++c) {
+        const T* src = b + (j0 + p + c) * ldb + k0;
+        for (int64_t k = 0; k < kc; ++k) out[k * NR + c] = src[k];
+      }
+      for (int64_t k = 0; k < kc; ++k)
+        for (int c = cols; c < NR; ++c) out[k * NR + c] = T(0);
+      out += kc * NR;
+      continue;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       T* o = out + k * NR;
-      if (!t && cols == NR) {
+      if (cols == NR) {
         std::memcpy(o, b + (k0 + k) * ldb + j0 + p, sizeof(T) * NR);
         continue;
       }
-      for (int c = 0; c < cols; ++c) o[c] = t ? b[(j0 + p + c) * ldb + k0 + k] : b[(k0 + k) * ldb + j0 + p + c];
+      for (int c = 0; c < cols; ++c) o[c] = b[(k0 + k) * ldb + j0 + p + c];
       for (int c = cols; c < NR; ++c) o[c] = T(0);
     }
     out += kc * NR;
@@ -129,6 +140,18 @@ void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, co
       }
     return;
   }
+  if (rows == MR && cols == NR && alpha == T(1) && beta == T(1)) {  // a later K block: C += acc
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r;
+        std::memcpy(&r, c + i * ldc + v * W, sizeof(V));
+        r += acc[i][v];
+        std::memcpy(c + i * ldc + v * W, &r, sizeof(V));
+      }
+    return;
+  }
   alignas(64) T out[MR][NR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -146,14 +169,14 @@ void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, co
 
 }  // namespace
 
-// One tile task: C rows of row-block `mb` (MC rows) and columns of column-block `nb`
-// (NC columns), over all of K. Each task packs its own B block into a per-thread buffer.
+// One task: the columns of column-block `nb` (NC columns) and the rows of row-blocks
+// [mb0, mb1) (MC rows each), over all of K. Each K block of B is packed once into a
+// per-thread buffer and used for every row block of the task.
 template <class T>
-void gemm_tile(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-               int64_t ldb, T beta, T* c, int64_t ldc, int64_t mb, int64_t nb) {
+void gemm_task(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T beta, T* c, int64_t ldc, int64_t mb0, int64_t mb1, int64_t nb) {
   constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
   const int64_t j0 = nb * NC, nc = std::min(NC, n - j0);
-  const int64_t i0 = mb * MC, mc = std::min(MC, m - i0);
   // Packing buffers are per thread and reused across calls (no allocation, no zeroing).
   T* bpack = scratch<T, 0>(static_cast<size_t>(KC * ((NC + NR - 1) / NR * NR)));
   T* edge = scratch<T, 1>(static_cast<size_t>(KC * MR));
@@ -164,39 +187,51 @@ void gemm_tile(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
     const int64_t kc = std::min(KC, k - k0);
     const T beta_here = k0 == 0 ? beta : T(1);
     pack_b(b, ldb, tb, k0, kc, j0, nc, bpack);
-    for (int64_t ip = 0; ip < mc; ip += MR) {
-      const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
-      const T* ablk = a + (i0 + ip) * rs + k0 * cs;
-      int64_t brs = rs, bcs = cs;
-      // Pack the block when it is reused across many B panels (large n) or when it is
-      // the last, partial one (a zero-padded copy keeps the kernel in bounds).
-      if (rows < MR || pack_blocks) {
-        pack_a(a, lda, ta, i0 + ip, rows, k0, kc, edge);
-        ablk = edge;
-        brs = 1;
-        bcs = MR;
-      }
-      for (int64_t jp = 0; jp < nc; jp += NR) {
-        const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
-        micro_kernel(kc, ablk, brs, bcs, bpack + (jp / NR) * kc * NR, c + (i0 + ip) * ldc + j0 + jp, ldc, rows, cols,
-                     alpha, beta_here);
+    for (int64_t mb = mb0; mb < mb1; ++mb) {
+      const int64_t i0 = mb * MC, mc = std::min(MC, m - i0);
+      for (int64_t ip = 0; ip < mc; ip += MR) {
+        const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
+        const T* ablk = a + (i0 + ip) * rs + k0 * cs;
+        int64_t brs = rs, bcs = cs;
+        // Pack the block when it is reused across many B panels (large n) or when it is
+        // the last, partial one (a zero-padded copy keeps the kernel in bounds).
+        if (rows < MR || pack_blocks) {
+          pack_a(a, lda, ta, i0 + ip, rows, k0, kc, edge);
+          ablk = edge;
+          brs = 1;
+          bcs = MR;
+        }
+        for (int64_t jp = 0; jp < nc; jp += NR) {
+          const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jp));
+          micro_kernel(kc, ablk, brs, bcs, bpack + (jp / NR) * kc * NR, c + (i0 + ip) * ldc + j0 + jp, ldc, rows,
+                       cols, alpha, beta_here);
+        }
       }
     }
   }
 }
 
-// C = alpha op(A) op(B) + beta C with n >= 8, over independent (row block, column block)
-// tiles; threads take tiles when there is enough work to pay for waking them. Each
-// tile's result does not depend on which thread computes it, so the output is the same
-// for any number of threads.
+// C = alpha op(A) op(B) + beta C with n >= 8, over independent tasks (a column block and
+// a run of row blocks); threads take tasks when there is enough work to pay for waking
+// them. Every element of C is computed the same way whichever task holds it, so the
+// output is the same for any number of threads. With fewer column blocks than threads,
+// each column block's row blocks are split into as many runs as it takes to give every
+// thread work (B is then packed once per run instead of once per column block).
 template <class T>
 void tiled_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
                 int64_t ldb, T beta, T* c, int64_t ldc) {
-  const int64_t mblocks = (m + MC - 1) / MC, nblocks = (n + NC - 1) / NC, tiles = mblocks * nblocks;
-  const bool threads = tiles > 1 && m * n * k >= kThreadedWork;
-  parallel_for(tiles, threads ? 1 : tiles + 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t t = lo; t < hi; ++t)
-      gemm_tile(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, t % mblocks, t / mblocks);
+  const int64_t mblocks = (m + MC - 1) / MC, nblocks = (n + NC - 1) / NC;
+  const bool threads = mblocks * nblocks > 1 && m * n * k >= kThreadedWork;
+  const int64_t workers = threads ? num_threads() : 1;
+  const int64_t runs = std::min(mblocks, std::max<int64_t>(1, (workers + nblocks - 1) / nblocks));
+  const int64_t per_run = (mblocks + runs - 1) / runs, tasks = nblocks * runs;
+  parallel_for(tasks, threads ? 1 : tasks + 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t mb0 = (t % runs) * per_run;
+      if (mb0 < mblocks)
+        gemm_task(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, mb0, std::min(mblocks, mb0 + per_run),
+                  t / runs);
+    }
   });
 }
 

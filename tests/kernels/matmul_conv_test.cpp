@@ -7,6 +7,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/matmul.h"
 #include "tests/common/test_util.h"
 
@@ -184,6 +185,55 @@ TEST(Conv, BackwardPassesAreAdjointsOfForward) {
     const double lhs = dot(conv2d_forward(x, w, c.g), gy);
     EXPECT_NEAR(lhs, dot(x, conv2d_backward_data(gy, w, c.x, c.g)), 1e-10 * (1 + std::fabs(lhs))) << c.x.str();
     EXPECT_NEAR(lhs, dot(w, conv2d_backward_filter(x, gy, c.w, c.g)), 1e-10 * (1 + std::fabs(lhs))) << c.x.str();
+  }
+}
+
+// The CPU convolution multiplies a group of images at a time (their columns side by side)
+// and spreads groups or gemm tiles over threads. Forward and backward-data sum every
+// output in the same order whatever the grouping, so they must equal one image at a time
+// bit for bit; all three must be the same on one thread and on all threads, and the
+// filter gradient (summed by group) must match a float64 reference.
+TEST(Conv, GroupedImagesAndThreadsGiveTheSameResults) {
+  struct Case {
+    Shape x, w;
+    Conv2dGeometry g;
+  };
+  // 13 images of 8x8 -> 2 groups (8 + 5), parallel across groups; 3 images of 4x4 -> one
+  // group of 3 whose gemm spreads its row blocks over threads; 32x32 stride 2 (one image
+  // per group, PQ = 256).
+  const std::vector<Case> cases = {{{13, 32, 8, 8}, {32, 32, 3, 3}, Conv2dGeometry::make(1, 1)},
+                                   {{3, 64, 4, 4}, {256, 64, 3, 3}, Conv2dGeometry::make(1, 1)},
+                                   {{5, 16, 32, 32}, {24, 16, 4, 4}, Conv2dGeometry::make(2, 1)}};
+  int seed = 500;
+  for (const Case& c : cases) {
+    Tensor x = random_tensor(c.x, DType::f32, seed++), w = random_tensor(c.w, DType::f32, seed++);
+    const Shape ys = conv2d_output_shape(c.x, c.w, c.g);
+    Tensor gy = random_tensor(ys, DType::f32, seed++);
+    Tensor y = conv2d_forward(x, w, c.g), gx = conv2d_backward_data(gy, w, c.x, c.g);
+    Tensor gw = conv2d_backward_filter(x, gy, c.w, c.g);
+    // One thread: inside a parallel loop every nested loop runs serially.
+    Tensor y1, gx1, gw1;
+    cpu::run_chunks(1, [&](int64_t) {
+      y1 = conv2d_forward(x, w, c.g);
+      gx1 = conv2d_backward_data(gy, w, c.x, c.g);
+      gw1 = conv2d_backward_filter(x, gy, c.w, c.g);
+    });
+    EXPECT_EQ(y.to_vector<float>(), y1.to_vector<float>()) << c.x.str();
+    EXPECT_EQ(gx.to_vector<float>(), gx1.to_vector<float>()) << c.x.str();
+    EXPECT_EQ(gw.to_vector<float>(), gw1.to_vector<float>()) << c.x.str();
+    // Image by image.
+    for (int64_t n = 0; n < c.x[0]; ++n) {
+      Tensor xn = x.slice(n, n + 1), gyn = gy.slice(n, n + 1);
+      Shape xs1 = c.x;
+      xs1[0] = 1;
+      ASSERT_EQ(conv2d_forward(xn, w, c.g).to_vector<float>(), y.slice(n, n + 1).to_vector<float>())
+          << c.x.str() << " image " << n;
+      ASSERT_EQ(conv2d_backward_data(gyn, w, xs1, c.g).to_vector<float>(),
+                gx.slice(n, n + 1).to_vector<float>())
+          << c.x.str() << " image " << n;
+    }
+    Tensor ref = conv2d_backward_filter(x.to(DType::f64), gy.to(DType::f64), c.w, c.g);
+    EXPECT_TENSOR_NEAR(gw.to(DType::f64), ref, 1e-4, 1e-4) << c.x.str();
   }
 }
 
