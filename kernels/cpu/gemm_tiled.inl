@@ -103,6 +103,14 @@ struct Simd {
   typedef T V __attribute__((vector_size(kVecBytes)));
 };
 
+// x in every lane: one broadcast load. (Written as V{} + x, the compiler must first add
+// 0 + x, which is not x when x = -0, then broadcast: two extra instructions for every
+// element of A in the inner loop. x - 0 is x for every x, so it folds away.)
+template <class T>
+inline typename Simd<T>::V splat(T x) {
+  return x - typename Simd<T>::V{};
+}
+
 // acc = A_block (MR x kc, element (i, k) at ap[i * rs + k * cs]) . B_panel (kc x NR),
 // held in MR x (NR / W) vector registers for the whole K block; then
 // C block = alpha acc + beta C. A is read in place (both layouts stream well: rows of A
@@ -124,13 +132,13 @@ void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, co
     const T* a = ap + k * cs;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const V ai = V{} + a[i * rs];
+      const V ai = splat(a[i * rs]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += ai * b[v];
     }
   }
   if (rows == MR && cols == NR && beta == T(0)) {  // the common case: whole vectors straight to C
-    const V va = V{} + alpha;
+    const V va = splat(alpha);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -169,14 +177,12 @@ void micro_kernel(int64_t kc, const T* __restrict ap, int64_t rs, int64_t cs, co
 
 }  // namespace
 
-// One task: the columns of column-block `nb` (NC columns) and the rows of row-blocks
-// [mb0, mb1) (MC rows each), over all of K. Each K block of B is packed once into a
-// per-thread buffer and used for every row block of the task.
+// One task: rows [r0, r1) and columns [j0, j0 + nc) of C, over all of K. Each K block of
+// B is packed once into a per-thread buffer and used for every row of the task.
 template <class T>
-void gemm_task(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-               int64_t ldb, T beta, T* c, int64_t ldc, int64_t mb0, int64_t mb1, int64_t nb) {
+void gemm_task(bool ta, bool tb, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+               int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t nc) {
   constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
-  const int64_t j0 = nb * NC, nc = std::min(NC, n - j0);
   // Packing buffers are per thread and reused across calls (no allocation, no zeroing).
   T* bpack = scratch<T, 0>(static_cast<size_t>(KC * ((NC + NR - 1) / NR * NR)));
   T* edge = scratch<T, 1>(static_cast<size_t>(KC * MR));
@@ -187,8 +193,8 @@ void gemm_task(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
     const int64_t kc = std::min(KC, k - k0);
     const T beta_here = k0 == 0 ? beta : T(1);
     pack_b(b, ldb, tb, k0, kc, j0, nc, bpack);
-    for (int64_t mb = mb0; mb < mb1; ++mb) {
-      const int64_t i0 = mb * MC, mc = std::min(MC, m - i0);
+    for (int64_t i0 = r0; i0 < r1; i0 += MC) {
+      const int64_t mc = std::min(MC, r1 - i0);
       for (int64_t ip = 0; ip < mc; ip += MR) {
         const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
         const T* ablk = a + (i0 + ip) * rs + k0 * cs;
@@ -211,26 +217,31 @@ void gemm_task(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
   }
 }
 
-// C = alpha op(A) op(B) + beta C with n >= 8, over independent tasks (a column block and
-// a run of row blocks); threads take tasks when there is enough work to pay for waking
-// them. Every element of C is computed the same way whichever task holds it, so the
-// output is the same for any number of threads. With fewer column blocks than threads,
-// each column block's row blocks are split into as many runs as it takes to give every
-// thread work (B is then packed once per run instead of once per column block).
+// C = alpha op(A) op(B) + beta C with n >= 8, over independent tasks (a block of at most
+// NC columns and a run of rows); threads take tasks when there is enough work to pay
+// for waking them. Column blocks are of equal width (a multiple of NR), and with fewer
+// column blocks than threads the rows are split into equal runs (multiples of MR), so
+// the threads get equal shares. Every element of C is computed the same way whichever
+// task holds it, so the output is the same for any number of threads.
 template <class T>
 void tiled_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
                 int64_t ldb, T beta, T* c, int64_t ldc) {
-  const int64_t mblocks = (m + MC - 1) / MC, nblocks = (n + NC - 1) / NC;
-  const bool threads = mblocks * nblocks > 1 && m * n * k >= kThreadedWork;
+  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  auto round_up = [](int64_t x, int64_t to) { return (x + to - 1) / to * to; };
+  int64_t nblocks = (n + NC - 1) / NC;
+  const int64_t width = std::min(NC, round_up((n + nblocks - 1) / nblocks, NR));
+  nblocks = (n + width - 1) / width;
+  const bool threads = m * n * k >= kThreadedWork && (nblocks > 1 || m > MR);
   const int64_t workers = threads ? num_threads() : 1;
-  const int64_t runs = std::min(mblocks, std::max<int64_t>(1, (workers + nblocks - 1) / nblocks));
-  const int64_t per_run = (mblocks + runs - 1) / runs, tasks = nblocks * runs;
+  int64_t runs = std::min((m + MR - 1) / MR, std::max<int64_t>(1, (workers + nblocks - 1) / nblocks));
+  const int64_t rows = round_up((m + runs - 1) / runs, MR);
+  runs = (m + rows - 1) / rows;
+  const int64_t tasks = nblocks * runs;
   parallel_for(tasks, threads ? 1 : tasks + 1, [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
-      const int64_t mb0 = (t % runs) * per_run;
-      if (mb0 < mblocks)
-        gemm_task(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, mb0, std::min(mblocks, mb0 + per_run),
-                  t / runs);
+      const int64_t r0 = (t % runs) * rows, j0 = (t / runs) * width;
+      gemm_task(ta, tb, k, alpha, a, lda, b, ldb, beta, c, ldc, r0, std::min(m, r0 + rows), j0,
+                std::min(width, n - j0));
     }
   });
 }
