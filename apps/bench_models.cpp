@@ -5,6 +5,7 @@
 // --profile adds, after each timed phase, where its time went: wall time per kernel (op
 // name), per repetition, and the rest outside kernels (autodiff bookkeeping, allocation).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -15,6 +16,7 @@
 #include "autodiff/functions.h"
 #include "core/profile.h"
 #include "core/rng.h"
+#include "kernels/matmul.h"
 #include "solvers/gan_game.h"
 #include "solvers/stepper.h"
 #include "solvers/runge_kutta.h"
@@ -28,21 +30,54 @@ bool g_profile = false;
 void sync() {
   if (g_dev.is_cuda()) Tensor::zeros({1}, DType::f32, g_dev).item();
 }
-// The kernels' share of `ms` (per repetition) gathered since the last profile::reset().
+double g_peak_gflops = 0;  // the best gemm rate measured on this machine (--profile)
+
+// The kernels' share of `ms` (per repetition) gathered since the last profile::reset(),
+// with the arithmetic of the gemms and convolutions against the gemm's peak rate.
 void print_profile(const char* phase, double ms, int iters) {
   std::vector<profile::Entry> entries = profile::snapshot();
-  double in_kernels = 0;
-  for (const profile::Entry& e : entries) in_kernels += e.seconds;
+  double in_kernels = 0, flops = 0;
+  for (const profile::Entry& e : entries) in_kernels += e.seconds, flops += e.flops;
   in_kernels = in_kernels * 1e3 / iters;
+  flops /= iters;
   std::printf("    profile of %s: %.1f ms per repetition, %.1f ms (%.0f%%) in kernels\n", phase, ms, in_kernels,
               100 * in_kernels / ms);
-  std::printf("      %-28s %8s %10s %7s\n", "kernel", "calls", "ms", "share");
+  std::printf("      %-28s %8s %10s %7s %9s\n", "kernel", "calls", "ms", "share", "GFLOP/s");
   for (const profile::Entry& e : entries) {
     const double t = e.seconds * 1e3 / iters;
     if (t < 0.005 * ms) continue;
-    std::printf("      %-28s %8.0f %10.2f %6.1f%%\n", e.name.c_str(), double(e.calls) / iters, t, 100 * t / ms);
+    std::printf("      %-28s %8.0f %10.2f %6.1f%%", e.name.c_str(), double(e.calls) / iters, t, 100 * t / ms);
+    if (e.flops > 0) std::printf(" %9.1f", e.flops / e.seconds / 1e9);
+    std::printf("\n");
   }
   std::printf("      %-28s %8s %10.2f %6.1f%%\n", "(outside kernels)", "", ms - in_kernels, 100 * (ms - in_kernels) / ms);
+  if (flops > 0 && g_peak_gflops > 0) {
+    const double floor_ms = flops / g_peak_gflops / 1e6;
+    std::printf("      %.2f GFLOP in gemms and convolutions; at the gemm's peak (%.0f GFLOP/s) that is %.1f ms: this "
+                "phase runs at %.0f%% of that floor\n",
+                flops / 1e9, g_peak_gflops, floor_ms, 100 * floor_ms / ms);
+  }
+}
+
+// The best rate of a large square float32 gemm on every thread: the machine's practical
+// peak for the arithmetic of these networks.
+double measure_gemm_peak() {
+  const int64_t n = g_dev.is_cuda() ? 4096 : 1536;
+  Generator gen(7);
+  Tensor a = Tensor::empty({n, n}, DType::f32, g_dev), b = Tensor::empty({n, n}, DType::f32, g_dev);
+  fill_uniform(a, gen, -1, 1);
+  fill_uniform(b, gen, -1, 1);
+  Tensor c = Tensor::empty({n, n}, DType::f32, g_dev);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    sync();
+    auto t0 = std::chrono::steady_clock::now();
+    kernels::gemm(a, false, b, false, c);
+    sync();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * n * n * n / s / 1e9);
+  }
+  return best;
 }
 double time_ms(const std::function<void()>& f, int iters, const char* phase = nullptr) {
   f();
@@ -77,6 +112,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   return app::run_main("odegan_bench_models", [&] {
     g_dev = Device::parse(device);
+    if (g_profile) {
+      g_peak_gflops = measure_gemm_peak();
+      std::printf("gemm peak on %s: %.0f GFLOP/s (best of 5 square float32 products)\n", g_dev.str().c_str(),
+                  g_peak_gflops);
+    }
     app::ImageGanConfig c;
     c.arch = arch;
     c.width = width;

@@ -32,6 +32,12 @@ void record(const char* name, double seconds) {
   ++e.calls;
   e.seconds += seconds;
 }
+void record_flops(const char* name, double flops) {
+  std::lock_guard<std::mutex> lock(mu());
+  Entry& e = totals()[name];
+  if (e.name.empty()) e.name = name;
+  e.flops += flops;
+}
 }  // namespace detail
 
 void enable(bool on) { detail::g_enabled.store(on, std::memory_order_relaxed); }

@@ -16,6 +16,12 @@ void check_geometry(const Conv2dGeometry& g, const char* op) {
                ", dilation ", g.dilation_h, "x", g.dilation_w, ")");
 }
 
+// Multiply-adds x 2 of a convolution with output y (N, K, P, Q) and weight (K, C, R, S):
+// the same for its forward and both halves of its backward.
+double conv_flops(const Shape& y, const Shape& w) {
+  return 2.0 * static_cast<double>(y.numel()) * static_cast<double>(w[1] * w[2] * w[3]);
+}
+
 int64_t out_size(int64_t in, int64_t k, int stride, int pad, int dil) {
   return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
 }
@@ -55,6 +61,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeo
   Shape s = conv2d_output_shape(x.shape(), w.shape(), g);
   ODEGAN_CHECK(y.shape() == s, "conv2d: output ", y.shape().str(), " but input ", x.shape().str(), " and weight ",
                w.shape().str(), " give ", s.str());
+  profile::add_flops("conv2d", conv_flops(s, w.shape()));
   ODEGAN_DISPATCH_DEVICE(x.device(), "conv2d", conv2d_forward(x, w, y, g));
 }
 
@@ -72,6 +79,7 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
   Shape s = conv2d_output_shape(gx.shape(), w.shape(), g);
   ODEGAN_CHECK(gy.shape() == s, "conv2d_backward_data: gradient ", gy.shape().str(), " but input ",
                gx.shape().str(), " and weight ", w.shape().str(), " give outputs ", s.str());
+  profile::add_flops("conv2d_backward_data", conv_flops(s, w.shape()));
   ODEGAN_DISPATCH_DEVICE(gy.device(), "conv2d_backward_data", conv2d_backward_data(gy, w, gx, g));
 }
 
@@ -89,6 +97,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
   Shape s = conv2d_output_shape(x.shape(), gw.shape(), g);
   ODEGAN_CHECK(gy.shape() == s, "conv2d_backward_filter: gradient ", gy.shape().str(), " but input ",
                x.shape().str(), " and weight ", gw.shape().str(), " give outputs ", s.str());
+  profile::add_flops("conv2d_backward_filter", conv_flops(s, gw.shape()));
   ODEGAN_DISPATCH_DEVICE(x.device(), "conv2d_backward_filter", conv2d_backward_filter(x, gy, gw, g));
 }
 

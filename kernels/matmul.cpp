@@ -22,6 +22,7 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
                b.shape().str(), (trans_b ? "^T" : ""));
   ODEGAN_CHECK(c.shape() == Shape({m, n}), "matmul: output ", c.shape().str(), " but ", a.shape().str(),
                (trans_a ? "^T" : ""), " x ", b.shape().str(), (trans_b ? "^T" : ""), " is [", m, ", ", n, "]");
+  profile::add_flops("matmul", 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
   ODEGAN_DISPATCH_DEVICE(a.device(), "matmul", gemm(a, trans_a, b, trans_b, c, alpha, beta, m, n, k));
 }
 

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 
@@ -49,8 +50,26 @@ TEST(Profile, CountsEachKernelCallByName) {
   ASSERT_NE(mm, nullptr);
   EXPECT_EQ(add->calls, 3);
   EXPECT_EQ(mm->calls, 1);
+  EXPECT_EQ(mm->flops, 2.0 * 8 * 8 * 8) << "the gemm reports its multiply-adds x 2";
+  EXPECT_EQ(add->flops, 0.0);
   EXPECT_GE(add->seconds, 0.0);
   for (size_t i = 1; i < s.size(); ++i) EXPECT_GE(s[i - 1].seconds, s[i].seconds) << "sorted, slowest first";
+}
+
+TEST(Profile, ConvolutionsReportTheirArithmetic) {
+  ProfileOn on;
+  // y (2, 4, 3, 3) from x (2, 3, 5, 5) and w (4, 3, 3, 3), no padding: 2 * 72 outputs x 27 MACs.
+  Tensor x = Tensor::full({2, 3, 5, 5}, 1.0), w = Tensor::full({4, 3, 3, 3}, 1.0);
+  const kernels::Conv2dGeometry g = kernels::Conv2dGeometry::make(1, 0);
+  Tensor y = kernels::conv2d_forward(x, w, g);
+  kernels::conv2d_backward_data(y, w, x.shape(), g);
+  kernels::conv2d_backward_filter(x, y, w.shape(), g);
+  std::vector<profile::Entry> s = profile::snapshot();
+  for (const char* name : {"conv2d", "conv2d_backward_data", "conv2d_backward_filter"}) {
+    const profile::Entry* e = find(s, name);
+    ASSERT_NE(e, nullptr) << name;
+    EXPECT_EQ(e->flops, 2.0 * 72 * 27) << name;
+  }
 }
 
 TEST(Profile, NestedScopesCountOnlyTheOuterOne) {
