@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <sys/resource.h>
 
 #include "apps/common/flags.h"
 #include "apps/common/image_gan.h"
@@ -68,8 +69,9 @@ double measure_gemm_peak() {
   fill_uniform(a, gen, -1, 1);
   fill_uniform(b, gen, -1, 1);
   Tensor c = Tensor::empty({n, n}, DType::f32, g_dev);
+  for (int warm = 0; warm < 3; ++warm) kernels::gemm(a, false, b, false, c);  // threads, pages, clocks
   double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
+  for (int rep = 0; rep < 10; ++rep) {
     sync();
     auto t0 = std::chrono::steady_clock::now();
     kernels::gemm(a, false, b, false, c);
@@ -109,12 +111,14 @@ int main(int argc, char** argv) {
   cli.add_option("--iters", iters, "timed repetitions")->check(flags::integer(1, 1'000'000));
   cli.add_option("--method", method, "ODE method of the full step");
   cli.add_flag("--profile", g_profile, "print where each phase's time goes, per kernel");
+  bool step_only = false;
+  cli.add_flag("--step-only", step_only, "time only the full training step (skip forward, backward, double backward)");
   CLI11_PARSE(cli, argc, argv);
   return app::run_main("odegan_bench_models", [&] {
     g_dev = Device::parse(device);
     if (g_profile) {
       g_peak_gflops = measure_gemm_peak();
-      std::printf("gemm peak on %s: %.0f GFLOP/s (best of 5 square float32 products)\n", g_dev.str().c_str(),
+      std::printf("gemm peak on %s: %.0f GFLOP/s (best of 10 square float32 products)\n", g_dev.str().c_str(),
                   g_peak_gflops);
     }
     app::ImageGanConfig c;
@@ -131,33 +135,35 @@ int main(int argc, char** argv) {
     fill_uniform(real, gen, -1, 1);
     std::vector<Var> phi = p.generator->parameters(), theta = p.discriminator->parameters();
     auto loss_g = [&] { return ad::mean(ad::softplus(ad::neg(p.discriminate(p.generate(Var(z), Tensor()), Tensor())))); };
-    reset_peak_memory(g_dev);
-    const int64_t base = memory_stats(g_dev).current_bytes;
-    double fwd = time_ms([&] {
-      ad::NoGradGuard ng;
-      loss_g();
-    }, iters, "the forward");
-    double fwd_bwd = time_ms([&] { ad::grad(std::vector<Var>{loss_g()}, phi); }, iters, "forward + backward");
-    auto grad_norm_sq = [&] {
-      ad::GradOptions keep;
-      keep.create_graph = true;
-      std::vector<Var> g = ad::grad(std::vector<Var>{loss_g()}, phi, {}, keep);
-      Var r;
-      for (const Var& v : g) r = r.defined() ? ad::add(r, ad::sum_squares(v)) : ad::sum_squares(v);
-      return r;
-    };
-    double recorded = time_ms([&] { grad_norm_sq(); }, iters, "forward + recorded backward");
-    double reg = time_ms([&] { ad::grad(std::vector<Var>{grad_norm_sq()}, theta); }, iters,
-                         "forward + recorded backward + double backward");
-    const double bwd = fwd_bwd - fwd, rec = recorded - fwd, dbl = reg - recorded;
-    std::printf("forward (G + D)                    %9.2f ms\n", fwd);
-    std::printf("backward (d l_G / d phi)           %9.2f ms\n", bwd);
-    std::printf("  the same, recording its graph    %9.2f ms   = %.2f x (recording overhead)\n", rec, rec / bwd);
-    std::printf("double backward (grad_theta |.|^2) %9.2f ms   = %.2f x the plain backward\n", dbl, dbl / bwd);
-    std::printf("whole regulariser after forward    %9.2f ms   = %.2f x the plain backward\n", rec + dbl,
-                (rec + dbl) / bwd);
-    std::printf("peak memory during these           %9.1f MB above the parameters\n",
-                (memory_stats(g_dev).peak_bytes - base) / 1e6);
+    if (!step_only) {
+      reset_peak_memory(g_dev);
+      const int64_t base = memory_stats(g_dev).current_bytes;
+      double fwd = time_ms([&] {
+        ad::NoGradGuard ng;
+        loss_g();
+      }, iters, "the forward");
+      double fwd_bwd = time_ms([&] { ad::grad(std::vector<Var>{loss_g()}, phi); }, iters, "forward + backward");
+      auto grad_norm_sq = [&] {
+        ad::GradOptions keep;
+        keep.create_graph = true;
+        std::vector<Var> g = ad::grad(std::vector<Var>{loss_g()}, phi, {}, keep);
+        Var r;
+        for (const Var& v : g) r = r.defined() ? ad::add(r, ad::sum_squares(v)) : ad::sum_squares(v);
+        return r;
+      };
+      double recorded = time_ms([&] { grad_norm_sq(); }, iters, "forward + recorded backward");
+      double reg = time_ms([&] { ad::grad(std::vector<Var>{grad_norm_sq()}, theta); }, iters,
+                           "forward + recorded backward + double backward");
+      const double bwd = fwd_bwd - fwd, rec = recorded - fwd, dbl = reg - recorded;
+      std::printf("forward (G + D)                    %9.2f ms\n", fwd);
+      std::printf("backward (d l_G / d phi)           %9.2f ms\n", bwd);
+      std::printf("  the same, recording its graph    %9.2f ms   = %.2f x (recording overhead)\n", rec, rec / bwd);
+      std::printf("double backward (grad_theta |.|^2) %9.2f ms   = %.2f x the plain backward\n", dbl, dbl / bwd);
+      std::printf("whole regulariser after forward    %9.2f ms   = %.2f x the plain backward\n", rec + dbl,
+                  (rec + dbl) / bwd);
+      std::printf("peak memory during these           %9.1f MB above the parameters\n",
+                  (memory_stats(g_dev).peak_bytes - base) / 1e6);
+    }
     // One ODE-GAN training step on random "real" images.
     solvers::GameOptions o;
     o.reg_lambda = 0.02;
@@ -177,6 +183,10 @@ int main(int argc, char** argv) {
                 method.c_str(), step, 1000.0 * batch * evals / step);
     std::printf("peak memory of the step            %9.1f MB  (solver buffers %.1f MB)\n",
                 memory_stats(g_dev).peak_bytes / 1e6, rk->workspace_bytes() / 1e6);
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("peak resident memory of the process %8.1f MB  (tensors, kernels' scratch buffers, code)\n",
+                ru.ru_maxrss / 1024.0);
     return 0;
   });
 }

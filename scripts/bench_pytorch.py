@@ -2,7 +2,7 @@
 """The same ODE-GAN steps in PyTorch (eager), as a speed reference for our benchmarks.
 
   python3 scripts/bench_pytorch.py [--device cpu|cuda] [--only mog|models|inception] [--threads N]
-      [--arch dcgan|resnet] [--width 1] [--model-batch 64] [--iters N] [--batch 50]
+      [--arch dcgan|resnet] [--width 1] [--model-batch 64] [--iters N] [--step-only] [--batch 50]
 
 MoG: the paper's MLPs (G 32-25-25-2, D 2-25-25-1), batch 512, one RK4 step with the
 regulariser grad_theta ||d l_G / d phi||^2 computed from the first stage's forward pass,
@@ -188,7 +188,7 @@ def resnet(channels=3, width=1.0, latent=128):
     return g, d
 
 
-def bench_models(device, iters, arch="dcgan", width=1.0, batch=64):
+def bench_models(device, iters, arch="dcgan", width=1.0, batch=64, step_only=False):
     g, d = (m.to(device) for m in (dcgan if arch == "dcgan" else resnet)(width=width))
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     name = f"pytorch {device.type} {arch} width {width:g} batch {batch}"
@@ -216,17 +216,21 @@ def bench_models(device, iters, arch="dcgan", width=1.0, batch=64):
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    f, fb = timeit(fwd, device, iters), timeit(fwd_bwd, device, iters)
-    rec, r = timeit(grad_norm_sq, device, iters), timeit(reg, device, iters)
-    b = fb - f
-    print(f"{name}: forward {f:.2f} ms, backward {b:.2f} ms, "
-          f"recorded backward {rec - f:.2f} ms ({(rec - f) / b:.2f} x), double backward {r - rec:.2f} ms "
-          f"({(r - rec) / b:.2f} x), whole regulariser {r - f:.2f} ms ({(r - f) / b:.2f} x backward)")
+    if not step_only:
+        f, fb = timeit(fwd, device, iters), timeit(fwd_bwd, device, iters)
+        rec, r = timeit(grad_norm_sq, device, iters), timeit(reg, device, iters)
+        b = fb - f
+        print(f"{name}: forward {f:.2f} ms, backward {b:.2f} ms, "
+              f"recorded backward {rec - f:.2f} ms ({(rec - f) / b:.2f} x), double backward {r - rec:.2f} ms "
+              f"({(r - rec) / b:.2f} x), whole regulariser {r - f:.2f} ms ({(r - f) / b:.2f} x backward)")
     game = Game(g, d, lambda: (real, torch.randn(batch, 128, device=device)), 0.02, shared=False)
     ms = timeit(lambda: game.step(0.01), device, max(1, iters // 2), warmup=1)
     print(f"{name} RK4 step with regulariser: {ms:.2f} ms, {1000 * batch * 4 / ms:.0f} images/s")
     if device.type == "cuda":
         print(f"pytorch peak CUDA memory {torch.cuda.max_memory_allocated() / 1e6:.1f} MB")
+    else:
+        import resource
+        print(f"pytorch peak resident memory of the process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
 
 
 def bench_inception(device, iters, batch):
@@ -275,6 +279,7 @@ def main():
     ap.add_argument("--batch", type=int, default=50, help="Inception batch")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--iters", type=int, default=0)
+    ap.add_argument("--step-only", action="store_true", help="models: time only the RK4 + regulariser step")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -285,7 +290,8 @@ def main():
     if a.only in (None, "mog"):
         bench_mog(device, a.iters or 200)
     if a.only in (None, "models", "dcgan"):
-        bench_models(device, a.iters or (20 if device.type == "cuda" else 3), a.arch, a.width, a.model_batch)
+        bench_models(device, a.iters or (20 if device.type == "cuda" else 3), a.arch, a.width, a.model_batch,
+                     a.step_only)
     if a.only == "inception":
         bench_inception(device, a.iters or (20 if device.type == "cuda" else 2), a.batch)
 
