@@ -70,51 +70,83 @@ inline void strided_add(T* x, const T* in, int64_t lo, int64_t hi, int64_t strid
   }
 }
 
-// col[(c, i, j), (u, v)] = x[c, u*stride - pad + i*dil, v*stride - pad + j*dil] (0 outside),
-// rows of col `ld` apart (several images side by side in one column buffer).
+// Rows [r0, r1) of col, where col[(c, i, j), (u, v)] = x[c, u*stride - pad + i*dil,
+// v*stride - pad + j*dil] (0 outside); row r at col + (r - r0) * ld (several images side
+// by side in one column buffer).
 template <class T>
-void im2col(const T* x, const Dims& d, const Conv2dGeometry& g, T* col, int64_t ld) {
-  for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t i = 0; i < d.r; ++i)
-      for (int64_t j = 0; j < d.s; ++j) {
-        T* row = col + ((c * d.r + i) * d.s + j) * ld;
-        int64_t lo, hi;
-        valid_range(j, d.w, d.q, g.stride_w, g.pad_w, g.dilation_w, lo, hi);
-        const int64_t off = j * g.dilation_w - g.pad_w;
-        for (int64_t u = 0; u < d.p; ++u) {
-          const int64_t hh = u * g.stride_h - g.pad_h + i * g.dilation_h;
-          T* out = row + u * d.q;
-          if (hh < 0 || hh >= d.h) {
-            std::fill(out, out + d.q, T(0));
-            continue;
-          }
-          const T* xr = x + (c * d.h + hh) * d.w + off;
-          std::fill(out, out + lo, T(0));
-          strided_copy(out, xr, lo, hi, g.stride_w);
-          std::fill(out + hi, out + d.q, T(0));
-        }
+void im2col(const T* x, const Dims& d, const Conv2dGeometry& g, T* col, int64_t ld, int64_t r0, int64_t r1) {
+  int64_t c = r0 / (d.r * d.s), i = (r0 / d.s) % d.r, j = r0 % d.s;
+  for (int64_t rr = r0; rr < r1; ++rr) {
+    T* row = col + (rr - r0) * ld;
+    int64_t lo, hi;
+    valid_range(j, d.w, d.q, g.stride_w, g.pad_w, g.dilation_w, lo, hi);
+    const int64_t off = j * g.dilation_w - g.pad_w;
+    for (int64_t u = 0; u < d.p; ++u) {
+      const int64_t hh = u * g.stride_h - g.pad_h + i * g.dilation_h;
+      T* out = row + u * d.q;
+      if (hh < 0 || hh >= d.h) {
+        std::fill(out, out + d.q, T(0));
+        continue;
       }
+      const T* xr = x + (c * d.h + hh) * d.w + off;
+      std::fill(out, out + lo, T(0));
+      strided_copy(out, xr, lo, hi, g.stride_w);
+      std::fill(out + hi, out + d.q, T(0));
+    }
+    if (++j == d.s) {
+      j = 0;
+      if (++i == d.r) i = 0, ++c;
+    }
+  }
 }
 
-// The adjoint of im2col: x += scatter(col), in the same order as a plain loop over
-// (c, i, j, u, v) (so the sums do not depend on how the loop is cut).
+// The adjoint of im2col for rows [r0, r1): x += scatter(col), in the order of a plain
+// loop over (c, i, j, u, v), so calls over consecutive row ranges add in the same order
+// as one call over all rows.
 template <class T>
-void col2im(const T* col, const Dims& d, const Conv2dGeometry& g, T* x, int64_t ld) {
-  for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t i = 0; i < d.r; ++i)
-      for (int64_t j = 0; j < d.s; ++j) {
-        const T* row = col + ((c * d.r + i) * d.s + j) * ld;
-        int64_t lo, hi;
-        valid_range(j, d.w, d.q, g.stride_w, g.pad_w, g.dilation_w, lo, hi);
-        const int64_t off = j * g.dilation_w - g.pad_w, sw = g.stride_w;
-        for (int64_t u = 0; u < d.p; ++u) {
-          const int64_t hh = u * g.stride_h - g.pad_h + i * g.dilation_h;
-          if (hh < 0 || hh >= d.h) continue;
-          T* xr = x + (c * d.h + hh) * d.w + off;
-          const T* in = row + u * d.q;
-          strided_add(xr, in, lo, hi, sw);
-        }
-      }
+void col2im(const T* col, const Dims& d, const Conv2dGeometry& g, T* x, int64_t ld, int64_t r0, int64_t r1) {
+  int64_t c = r0 / (d.r * d.s), i = (r0 / d.s) % d.r, j = r0 % d.s;
+  for (int64_t rr = r0; rr < r1; ++rr) {
+    const T* row = col + (rr - r0) * ld;
+    int64_t lo, hi;
+    valid_range(j, d.w, d.q, g.stride_w, g.pad_w, g.dilation_w, lo, hi);
+    const int64_t off = j * g.dilation_w - g.pad_w;
+    for (int64_t u = 0; u < d.p; ++u) {
+      const int64_t hh = u * g.stride_h - g.pad_h + i * g.dilation_h;
+      if (hh < 0 || hh >= d.h) continue;
+      strided_add(x + (c * d.h + hh) * d.w + off, row + u * d.q, lo, hi, g.stride_w);
+    }
+    if (++j == d.s) {
+      j = 0;
+      if (++i == d.r) i = 0, ++c;
+    }
+  }
+}
+
+// Rows of the im2col matrix per slice: the matrix of a whole group is megabytes, so it is
+// built, multiplied (and, for the backward-data, scattered back) a slice of rows at a
+// time that stays in the core's cache. Slices are multiples of the gemm's k block, so a
+// forward split along its k (CRS) sums in the same order as unsplit: same bits.
+int64_t slice_rows(const Dims& d, int64_t ld) {
+  constexpr int64_t kSliceFloats = int64_t(1) << 17;  // 512 KB of float
+  const int64_t blocks = std::max<int64_t>(1, kSliceFloats / (kGemmKBlock * std::max<int64_t>(1, ld)));
+  return std::min(d.crs(), blocks * kGemmKBlock);
+}
+
+// Row ranges [r0, r1) of the slices; a last slice narrower than 8 joins the one before
+// (the gemm has another path for products with fewer than 8 columns).
+// With no rows at all (no input channels) f(0, 0) still runs once: the forward's product
+// over an empty k then writes its zeros.
+template <class F>
+void for_slices(const Dims& d, int64_t ld, F&& f) {
+  if (d.crs() == 0) return f(int64_t(0), int64_t(0));
+  const int64_t rows = slice_rows(d, ld);
+  for (int64_t r0 = 0; r0 < d.crs();) {
+    int64_t r1 = std::min(d.crs(), r0 + rows);
+    if (d.crs() - r1 < 8) r1 = d.crs();
+    f(r0, r1);
+    r0 = r1;
+  }
 }
 
 // Images per gemm. One image's output has only P*Q columns (16 for a 4x4 map), too few
@@ -162,11 +194,21 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeo
     const int64_t xs = d.c * d.h * d.w, ys = d.k * d.pq();
     for_groups(groups, d, [&](int64_t gi) {
       const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
-      T* col = scratch<T, 0>(d.crs() * ld);
-      for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld);
-      // out (K, m*PQ) = W (K, CRS) . col (CRS, m*PQ); one image straight into y.
+      // out (K, m*PQ) = W (K, CRS) . col (CRS, m*PQ), a slice of CRS at a time (later
+      // slices added: beta 1); one image straight into y.
       T* out = m == 1 ? y.data<T>() + n0 * ys : scratch<T, 1>(d.k * ld);
-      gemm_raw<T>(false, false, d.k, ld, d.crs(), T(1), w.data<T>(), d.crs(), col, ld, T(0), out, ld);
+      T* col = scratch<T, 0>(std::min(d.crs(), slice_rows(d, ld) + 8) * ld);
+      if (ld < 8) {  // the gemm's narrow path sums all of k at once: no slices
+        col = scratch<T, 0>(d.crs() * ld);
+        for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld, 0, d.crs());
+        gemm_raw<T>(false, false, d.k, ld, d.crs(), T(1), w.data<T>(), d.crs(), col, ld, T(0), out, ld);
+      } else {
+        for_slices(d, ld, [&](int64_t r0, int64_t r1) {
+          for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld, r0, r1);
+          gemm_raw<T>(false, false, d.k, ld, r1 - r0, T(1), w.data<T>() + r0, d.crs(), col, ld, T(r0 == 0 ? 0 : 1), out,
+                      ld);
+        });
+      }
       if (m > 1)
         for (int64_t i = 0; i < m; ++i)
           for (int64_t k = 0; k < d.k; ++k)
@@ -193,14 +235,17 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
             std::memcpy(packed + k * ld + i * d.pq(), gyg + i * ys + k * d.pq(), sizeof(T) * static_cast<size_t>(d.pq()));
         gyg = packed;
       }
-      // col (CRS, m*PQ) = W^T (CRS, K) . gyg (K, m*PQ)
-      T* col = scratch<T, 0>(d.crs() * ld);
-      gemm_raw<T>(true, false, d.crs(), ld, d.k, T(1), w.data<T>(), d.crs(), gyg, ld, T(0), col, ld);
       for (int64_t i = 0; i < m; ++i) {
         T* out = gx.data<T>() + (n0 + i) * xs;
         std::fill(out, out + xs, T(0));
-        col2im(col + i * d.pq(), d, g, out, ld);
       }
+      // col (CRS, m*PQ) = W^T (CRS, K) . gyg (K, m*PQ), a slice of rows at a time, each
+      // scattered back into the images before the next.
+      T* col = scratch<T, 0>(std::min(d.crs(), slice_rows(d, ld) + 8) * ld);
+      for_slices(d, ld, [&](int64_t r0, int64_t r1) {
+        gemm_raw<T>(true, false, r1 - r0, ld, d.k, T(1), w.data<T>() + r0, d.crs(), gyg, ld, T(0), col, ld);
+        for (int64_t i = 0; i < m; ++i) col2im(col + i * d.pq(), d, g, gx.data<T>() + (n0 + i) * xs, ld, r0, r1);
+      });
     });
   });
 }
@@ -220,8 +265,6 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
     std::unique_ptr<T[]> partial(groups > 1 ? new T[static_cast<size_t>((groups - 1) * wsize)] : nullptr);
     for_groups(groups, d, [&](int64_t gi) {
       const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
-      T* col = scratch<T, 0>(d.crs() * ld);
-      for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld);
       const T* gyg = gy.data<T>() + n0 * ys;
       if (m > 1) {
         T* packed = scratch<T, 1>(d.k * ld);
@@ -230,17 +273,24 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
             std::memcpy(packed + k * ld + i * d.pq(), gyg + i * ys + k * d.pq(), sizeof(T) * static_cast<size_t>(d.pq()));
         gyg = packed;
       }
-      // gW (K, CRS) = gyg (K, m*PQ) . col^T (m*PQ, CRS)
+      // gW (K, CRS) = gyg (K, m*PQ) . col^T (m*PQ, CRS), a slice of CRS (columns of gW) at
+      // a time.
       T* dst = gi == 0 ? gw.data<T>() : partial.get() + (gi - 1) * wsize;
-      if (transposed_filter_gradient(d, ld)) {
-        // gW^T (CRS, K) = col (CRS, m*PQ) . gyg^T (m*PQ, K), then transposed into dst.
-        T* gwt = scratch<T, 2>(wsize);
-        gemm_raw<T>(false, true, d.crs(), d.k, ld, T(1), col, ld, gyg, ld, T(0), gwt, d.k);
+      T* col = scratch<T, 0>(std::min(d.crs(), slice_rows(d, ld) + 8) * ld);
+      const bool transposed = transposed_filter_gradient(d, ld);
+      T* gwt = transposed ? scratch<T, 2>(wsize) : nullptr;
+      for_slices(d, ld, [&](int64_t r0, int64_t r1) {
+        for (int64_t i = 0; i < m; ++i) im2col(x.data<T>() + (n0 + i) * xs, d, g, col + i * d.pq(), ld, r0, r1);
+        if (transposed) {
+          // gW^T (CRS, K) = col (CRS, m*PQ) . gyg^T (m*PQ, K), transposed into dst below.
+          gemm_raw<T>(false, true, r1 - r0, d.k, ld, T(1), col, ld, gyg, ld, T(0), gwt + r0 * d.k, d.k);
+        } else {
+          gemm_raw<T>(false, true, d.k, r1 - r0, ld, T(1), gyg, ld, col, ld, T(0), dst + r0, d.crs());
+        }
+      });
+      if (transposed)
         for (int64_t k = 0; k < d.k; ++k)
           for (int64_t j = 0; j < d.crs(); ++j) dst[k * d.crs() + j] = gwt[j * d.k + k];
-        return;
-      }
-      gemm_raw<T>(false, true, d.k, d.crs(), ld, T(1), gyg, ld, col, ld, T(0), dst, d.crs());
     });
     T* out = gw.data<T>();
     for (int64_t gi = 1; gi < groups; ++gi) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/parallel.h"
 
 #ifndef ODEGAN_GEMM_NS
@@ -28,7 +29,7 @@ struct Blocking {
   static constexpr int MR = kVecBytes == 64 ? 12 : 6, NR = 2 * W;
 };
 // KC must be the same in every instantiation (it fixes the order of the additions).
-constexpr int64_t KC = 256, MC = 96, NC = 1024;
+constexpr int64_t KC = kGemmKBlock, MC = 96, NC = 1024;
 // Products smaller than this (multiply-adds) stay on the calling thread: waking pool
 // workers costs microseconds (small models run faster single-threaded).
 constexpr int64_t kThreadedWork = int64_t(1) << 22;
