@@ -151,8 +151,8 @@ void for_slices(const Dims& d, int64_t ld, F&& f) {
 
 // Images per gemm. One image's output has only P*Q columns (16 for a 4x4 map), too few
 // to fill the gemm's 32-wide register panels or to amortise its packing, so images are
-// taken a group at a time, side by side in one column buffer: G*P*Q >= kMinColumns,
-// while the buffer stays under kMaxColumnFloats. Depends on the geometry only, never on
+// taken a group at a time, side by side: G*P*Q >= kMinColumns, while the group's whole
+// im2col matrix (built a slice at a time, see slice_rows) stays under kMaxColumnFloats. Depends on the geometry only, never on
 // the number of threads (results do not depend on it either).
 int64_t group_size(const Dims& d) {
   constexpr int64_t kMinColumns = 512, kMaxColumnFloats = int64_t(1) << 21;
@@ -170,6 +170,23 @@ int64_t group_size(const Dims& d) {
 // the DCGAN's first layers: 1.2-1.6x faster filter gradients; not so with many channels.
 bool transposed_filter_gradient(const Dims& d, int64_t ld) {
   return d.k >= 8 && d.k <= 128 && d.crs() > d.k && ld >= 8;
+}
+
+// m images' (K, PQ) maps laid side by side as one (K, m*PQ) matrix in `out`, and back.
+template <class T>
+const T* side_by_side(const T* maps, const Dims& d, int64_t m, T* out) {
+  const int64_t ld = m * d.pq(), bytes = static_cast<int64_t>(sizeof(T)) * d.pq();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t k = 0; k < d.k; ++k)
+      std::memcpy(out + k * ld + i * d.pq(), maps + (i * d.k + k) * d.pq(), static_cast<size_t>(bytes));
+  return out;
+}
+template <class T>
+void one_per_image(const T* matrix, const Dims& d, int64_t m, T* maps) {
+  const int64_t ld = m * d.pq(), bytes = static_cast<int64_t>(sizeof(T)) * d.pq();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t k = 0; k < d.k; ++k)
+      std::memcpy(maps + (i * d.k + k) * d.pq(), matrix + k * ld + i * d.pq(), static_cast<size_t>(bytes));
 }
 
 // Runs body(group) over the groups of images: in parallel over groups when there are
@@ -209,11 +226,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dGeo
                       ld);
         });
       }
-      if (m > 1)
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t k = 0; k < d.k; ++k)
-            std::memcpy(y.data<T>() + (n0 + i) * ys + k * d.pq(), out + k * ld + i * d.pq(),
-                        sizeof(T) * static_cast<size_t>(d.pq()));
+      if (m > 1) one_per_image(out, d, m, y.data<T>() + n0 * ys);
     });
   });
 }
@@ -228,13 +241,7 @@ void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const C
       const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
       // The group's gradients side by side: gyg (K, m*PQ).
       const T* gyg = gy.data<T>() + n0 * ys;
-      if (m > 1) {
-        T* packed = scratch<T, 1>(d.k * ld);
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t k = 0; k < d.k; ++k)
-            std::memcpy(packed + k * ld + i * d.pq(), gyg + i * ys + k * d.pq(), sizeof(T) * static_cast<size_t>(d.pq()));
-        gyg = packed;
-      }
+      if (m > 1) gyg = side_by_side(gyg, d, m, scratch<T, 1>(d.k * ld));
       for (int64_t i = 0; i < m; ++i) {
         T* out = gx.data<T>() + (n0 + i) * xs;
         std::fill(out, out + xs, T(0));
@@ -266,13 +273,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const
     for_groups(groups, d, [&](int64_t gi) {
       const int64_t n0 = gi * gs, m = std::min(gs, d.n - n0), ld = m * d.pq();
       const T* gyg = gy.data<T>() + n0 * ys;
-      if (m > 1) {
-        T* packed = scratch<T, 1>(d.k * ld);
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t k = 0; k < d.k; ++k)
-            std::memcpy(packed + k * ld + i * d.pq(), gyg + i * ys + k * d.pq(), sizeof(T) * static_cast<size_t>(d.pq()));
-        gyg = packed;
-      }
+      if (m > 1) gyg = side_by_side(gyg, d, m, scratch<T, 1>(d.k * ld));
       // gW (K, CRS) = gyg (K, m*PQ) . col^T (m*PQ, CRS), a slice of CRS (columns of gW) at
       // a time.
       T* dst = gi == 0 ? gw.data<T>() : partial.get() + (gi - 1) * wsize;
