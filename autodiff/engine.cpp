@@ -38,6 +38,11 @@ class GraphTask {
     write_ = write;
     only_leaves_ = only;
   }
+  // backward(): `ready(i)` once the accumulator indexed i has written its leaf's gradient.
+  void set_leaf_ready(std::unordered_map<Node*, size_t> index, std::function<void(size_t)> ready) {
+    leaf_index_ = std::move(index);
+    leaf_ready_ = std::move(ready);
+  }
 
   void run(const std::vector<Edge>& roots, const std::vector<Var>& root_grads, std::vector<Var>* captured);
 
@@ -52,6 +57,8 @@ class GraphTask {
   bool leaf_mode_ = false;
   GradWrite write_ = GradWrite::accumulate;
   const std::unordered_set<Node*>* only_leaves_ = nullptr;
+  std::unordered_map<Node*, size_t> leaf_index_;
+  std::function<void(size_t)> leaf_ready_;
   std::unordered_map<std::pair<Node*, uint32_t>, std::vector<size_t>, EdgeHash> captures_;
   std::unordered_set<Node*> capture_nodes_;
   std::unordered_map<Node*, NodeState> state_;
@@ -160,6 +167,10 @@ void GraphTask::execute(Node* n, NodeState& st, std::vector<Var>* captured) {
     if (leaf_mode_) {
       acc->accumulate = write_ == GradWrite::accumulate;
       acc->apply(std::move(st.buffer));
+      if (leaf_ready_) {
+        auto it = leaf_index_.find(n);
+        if (it != leaf_index_.end()) leaf_ready_(it->second);
+      }
     }
     return;
   }
@@ -282,14 +293,21 @@ void backward(const std::vector<Var>& outputs, const std::vector<Var>& grad_outp
   std::vector<Var> gouts = default_grad_outputs(outputs, grad_outputs);
   GraphTask task(options.create_graph, options.retain_graph || options.create_graph);
   std::unordered_set<Node*> only;
+  std::unordered_map<Node*, size_t> index;
   std::vector<Edge> keep;  // accumulators must outlive the task
-  for (const Var& v : options.inputs) {
+  for (size_t i = 0; i < options.inputs.size(); ++i) {
+    const Var& v = options.inputs[i];
     ODEGAN_CHECK(v.defined() && v.is_leaf() && v.requires_grad(),
                  "backward: inputs must be leaves that require grad");
     keep.push_back(v.gradient_edge());
     only.insert(keep.back().node.get());
+    index.emplace(keep.back().node.get(), i);  // a leaf listed twice is announced once
   }
   task.set_leaf_mode(options.write, options.inputs.empty() ? nullptr : &only);
+  if (options.on_input_ready) {
+    ODEGAN_CHECK(!options.inputs.empty(), "backward: on_input_ready needs the inputs it indexes");
+    task.set_leaf_ready(std::move(index), options.on_input_ready);
+  }
   task.run(roots, gouts, nullptr);
 }
 

@@ -2,6 +2,7 @@
 // topological order (deep graphs never recurse), visiting only the parts of the graph
 // that lead to the requested inputs.
 #pragma once
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct BackwardOptions {
   GradWrite write = GradWrite::accumulate;
   // Only these leaves receive gradients (empty: every leaf the outputs depend on).
   std::vector<Var> inputs;
+  // Called with i as soon as inputs[i]'s gradient is written and final for this pass
+  // (every path to it has delivered), while the rest of the graph is still to run: where
+  // data parallelism starts all-reducing a bucket of finished gradients. Inputs the
+  // outputs do not reach are never announced.
+  std::function<void(size_t input)> on_input_ready;
 };
 
 // Writes gradients into the .grad of leaves. A leaf's preset .grad tensor (set_grad, e.g.

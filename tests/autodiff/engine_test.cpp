@@ -108,6 +108,37 @@ TEST_P(Engine, BackwardRestrictedToInputs) {
   EXPECT_FALSE(b.grad().defined());
 }
 
+// on_input_ready: each reached input once, when its gradient is already final (a later
+// pass adds nothing to it), the last layer before the first; unreached inputs never.
+TEST_P(Engine, InputsAreAnnouncedOnceWhenTheirGradientIsFinal) {
+  Var w1(vec({1, 2}), true), w2(vec({3, 4}), true), w3(vec({5, 6}), true), unused(vec({7}), true);
+  // Three "layers": h1 = w1 * x, h2 = h1 * w2 + w1 (w1 reached twice, the second path
+  // later in the backward order), loss = sum(h2 * w3).
+  Var x(vec({0.5, -1.5}));
+  Var h1 = mul(w1, x);
+  Var h2 = add(mul(h1, w2), w1);
+  Var loss = sum(mul(h2, w3));
+  std::vector<size_t> order;
+  std::vector<std::vector<double>> at_announce(4);
+  BackwardOptions o;
+  o.inputs = {w1, w2, w3, unused};
+  o.on_input_ready = [&](size_t i) {
+    order.push_back(i);
+    at_announce[i] = o.inputs[i].grad().to_vector<double>();
+  };
+  backward(loss, o);
+  EXPECT_EQ(order, (std::vector<size_t>{2, 1, 0}));
+  // d/dw3 = h2, d/dw2 = h1 * w3, d/dw1 = x * w2 * w3 + w3.
+  EXPECT_EQ(at_announce[2], (std::vector<double>{0.5 * 3 + 1, -3.0 * 4 + 2}));
+  EXPECT_EQ(at_announce[1], (std::vector<double>{0.5 * 5, -3.0 * 6}));
+  EXPECT_EQ(at_announce[0], (std::vector<double>{0.5 * 3 * 5 + 5, -1.5 * 4 * 6 + 6}));
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(o.inputs[i].grad().to_vector<double>(), at_announce[i]) << i;
+  EXPECT_FALSE(unused.grad().defined());
+  BackwardOptions none;
+  none.on_input_ready = [](size_t) {};
+  EXPECT_THROW(backward(sum(mul(w1, w1)), none), Error);
+}
+
 TEST_P(Engine, NoGradGuardRecordsNothing) {
   Var x = scalar(1.0);
   {
