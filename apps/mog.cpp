@@ -59,8 +59,9 @@ struct Config {
   int krylov = 10;
   bool resume = false;
   std::string figure_steps;
+  double bucket_mb = 0;  // several ranks: overlapped all-reduce buckets
 };
-// The fields config.json holds, listed once (not compare, resume: flags of one start).
+// The fields config.json holds, listed once (not compare, resume, bucket_mb: flags of one start).
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Config, out, device, method, steps, h, lambda, batch, latent, hidden, seed,
                                                 loss, per_player, fresh_batches, dtype, eval_every, eval_samples,
                                                 checkpoint_every, error_every, adam_lr, n_dis, rtol, atol, max_iterations,
@@ -143,6 +144,7 @@ json run_one(const Config& c, const std::string& dir) {
   opt.fresh_batch_per_stage = c.fresh_batches;
   opt.reg_lambda = stepper->uses_regulariser() ? c.lambda : 0.0;  // the SN-GAN baseline has none
   opt.comm = comm;
+  opt.bucket_bytes = static_cast<size_t>(c.bucket_mb * (1 << 20));
   solvers::GanGame game(solvers::Players::unconditional(g, d), batches, opt);
   if (root && ranks > 1)
     std::printf("data parallel: %s, %lld samples per rank of each batch of %lld\n", comm->describe().c_str(),
@@ -330,6 +332,10 @@ int main(int argc, char** argv) {
         ->check(flags::integer(1, 1000));
     cli.add_option("--figure-steps", c.figure_steps, "four steps shown in mog.png (default 0, 1/3, 2/3, end)")
         ->check(flags::integer_list(0, flags::kMaxSteps));
+    cli.add_option("--bucket-mb", c.bucket_mb,
+                   "with several ranks: all-reduce gradients in buckets of this many MB while backward runs "
+                   "(0: one all-reduce after it)")
+        ->check(flags::real(0, 1024));
     cli.add_flag("--resume", c.resume, "continue from the latest checkpoint in --out");
     try {
       cli.parse(argc, argv);

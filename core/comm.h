@@ -17,6 +17,8 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -33,6 +35,19 @@ class Communicator {
   // In place, over a contiguous float tensor on any device: the sum / the mean over ranks.
   virtual void all_reduce_sum(Tensor& t) = 0;
   void all_reduce_mean(Tensor& t);
+  // Overlapping all-reduces with compute. start_all_reduce_sum() begins the sum over ranks
+  // of t in place, which must not be touched until wait_all() has returned; progress() moves
+  // started ones along (MPI progresses non-blocking collectives only inside MPI calls, so a
+  // caller calls it between pieces of work); wait_all() returns when every started one is
+  // done (for CUDA tensors: when the device's stream will see them done). Every rank must
+  // start the same sequence of tensors. The results are the bits all_reduce_sum gives. This
+  // default reduces at once.
+  virtual void start_all_reduce_sum(const Tensor& t) {
+    Tensor u = t;
+    all_reduce_sum(u);
+  }
+  virtual void progress() {}
+  virtual void wait_all() {}
   // In place: every rank gets root's tensor.
   virtual void broadcast(Tensor& t, int root = 0) = 0;
   virtual void barrier() = 0;
@@ -60,6 +75,57 @@ class Communicator {
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   size_t bytes_reduced_ = 0;
   double seconds_reducing_ = 0;
+};
+
+// All-reduces (the mean over ranks) a flat gradient buffer in buckets while the backward
+// pass that fills it is still running, as PyTorch's DDP does. The buffer holds the gradients
+// of consecutive parameters (sizes[i] values each); a bucket is a run of consecutive
+// parameters of about `bucket_bytes`, gathered from the last parameter of a group (which
+// backward finishes first) towards the first; buckets never cross a group boundary.
+//
+//   GradientBuckets b(sizes, {n_theta_params}, 4 << 20, sizeof(float));
+//   b.begin(comm, flat, 0, sizes.size());     // a pass over every parameter
+//   backward(loss, {.inputs = params, .on_input_ready = [&](size_t i) { b.ready(i); }});
+//   b.finish();                                // flat is now the mean over ranks
+//
+// A bucket starts once all of its parameters are ready; finish() starts the rest (e.g.
+// parameters the loss does not reach, whose zeros still take part), waits and divides by
+// the number of ranks: the bits of comm.all_reduce_mean over the whole range on two ranks.
+// With one rank every call does nothing.
+class GradientBuckets {
+ public:
+  GradientBuckets() = default;
+  // `groups`: indices at which a new group of parameters starts (e.g. the generator's first).
+  GradientBuckets(const std::vector<int64_t>& sizes, const std::vector<size_t>& groups, size_t bucket_bytes,
+                  size_t element_bytes);
+  size_t num_buckets() const { return buckets_.size(); }
+  // [first, last) parameters of bucket k, in parameter order (for tests and logs).
+  std::pair<size_t, size_t> bucket(size_t k) const { return {buckets_[k].first, buckets_[k].last}; }
+
+  // A pass reducing parameters [first, last) of `flat` (the whole buffer) over `comm`;
+  // [first, last) must be a union of whole buckets.
+  void begin(Communicator& comm, const Tensor& flat, size_t first, size_t last);
+  // Parameter i's gradient is final: starts its bucket if that completes it, and lets
+  // started ones progress.
+  void ready(size_t i);
+  // Parameters [first, last) are final (written outside a backward pass).
+  void ready_range(size_t first, size_t last);
+  void finish();
+  bool active() const { return comm_ != nullptr; }
+
+ private:
+  struct Bucket {
+    size_t first, last;     // parameters
+    int64_t begin, end;     // values in the flat buffer
+    size_t waiting = 0;     // parameters not yet ready in this pass
+    bool started = false;
+  };
+  void start(Bucket& b);
+  std::vector<Bucket> buckets_;
+  std::vector<size_t> bucket_of_;  // parameter -> bucket
+  Communicator* comm_ = nullptr;
+  Tensor flat_;
+  size_t first_ = 0, last_ = 0;
 };
 
 // The number of ranks the launcher's environment announces (1 when none), without

@@ -107,6 +107,14 @@ GanGame::GanGame(Players players, BatchFn batches, GameOptions options)
   grads_ = pair_->flat_gradients();
   n_theta_ = players_.discriminator->num_parameters();
   ODEGAN_CHECK(n_theta_ > 0 && num_phi() > 0, "GanGame: both players need parameters");
+  n_theta_params_ = players_.discriminator->parameters().size();
+  const std::vector<Var> params = pair_->parameters();
+  n_params_ = params.size();
+  if (overlapping()) {
+    std::vector<int64_t> sizes;
+    for (const Var& p : params) sizes.push_back(p.numel());
+    buckets_ = GradientBuckets(sizes, {n_theta_params_}, opt_.bucket_bytes, dtype_size(grads_.dtype()));
+  }
 }
 
 void GanGame::set_state(const Tensor& y) {
@@ -152,21 +160,28 @@ void GanGame::velocity(const Batch& batch, Tensor& v, StepStats* stats, Part par
   losses(batch, ld, lg);
   Tensor gt = grads_.slice(0, n_theta_), gp = grads_.slice(n_theta_, grads_.numel());
   Tensor vt = v.slice(0, n_theta_), vp = v.slice(n_theta_, v.numel());
+  // The global loss gradients (their mean over ranks): all-reduced after both backward
+  // passes, or bucket by bucket while they run.
+  const bool overlap = overlapping();
+  if (overlap) buckets_.begin(*opt_.comm, grads_, d_part ? 0 : n_theta_params_, g_part ? n_params_ : n_theta_params_);
   if (d_part) {
     gt.zero_();
     BackwardOptions o;
     o.inputs = players_.discriminator->parameters();
     o.retain_graph = g_part;
+    if (overlap) o.on_input_ready = [this](size_t i) { buckets_.ready(i); };
     backward(ld, o);
-    kernels::lincomb(vt, -1.0, gt, {});
   }
   if (g_part) {
     gp.zero_();
     BackwardOptions o;
     o.inputs = players_.generator->parameters();
+    if (overlap) o.on_input_ready = [this](size_t i) { buckets_.ready(n_theta_params_ + i); };
     backward(lg, o);
   }
-  if (parallel()) {  // the global loss gradients: their mean over ranks
+  if (overlap) {
+    buckets_.finish();
+  } else if (parallel()) {
     Tensor g = d_part && g_part ? grads_ : d_part ? gt : gp;
     opt_.comm->all_reduce_mean(g);
   }
@@ -194,18 +209,30 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
   Tensor vt = v.slice(0, n_theta_), vp = v.slice(n_theta_, v.numel());
   // The first stage's velocity from the same forward pass.
   gt.zero_();
+  const bool overlap = overlapping();
+  if (overlap) buckets_.begin(*opt_.comm, grads_, 0, n_theta_params_);
   BackwardOptions o;
   o.inputs = d_params;
   o.retain_graph = true;
+  if (overlap) o.on_input_ready = [this](size_t i) { buckets_.ready(i); };
   backward(ld, o);
-  kernels::lincomb(vt, -1.0, gt, {});
-  Tensor gt_sq = stats ? kernels::sum_squares(gt) : Tensor();
+  if (!overlap) kernels::lincomb(vt, -1.0, gt, {});
+  Tensor gt_sq = stats && !parallel() ? kernels::sum_squares(gt) : Tensor();
   copy_grads_into(g_phi, vp, -1.0);
   Var r;
   if (parallel()) {
     // The global velocity, then g_theta = (1/R) sum_r 2 (d a_r / d theta)^T a with the global
-    // a = d l_G / d phi = -v_phi (see GameOptions::comm).
-    opt_.comm->all_reduce_mean(v);
+    // a = d l_G / d phi = -v_phi (see GameOptions::comm). Overlapped: d l_D / d theta's
+    // buckets are on their way; v_phi joins them, and v_theta is the negated mean (the same
+    // bits as the mean of the negated gradients: negation is exact).
+    if (overlap) {
+      opt_.comm->start_all_reduce_sum(vp);
+      buckets_.finish();
+      kernels::axpby(0.0, vp, 1.0 / opt_.comm->size(), vp);  // as all_reduce_mean
+      kernels::lincomb(vt, -1.0, gt, {});
+    } else {
+      opt_.comm->all_reduce_mean(v);
+    }
     if (stats) gt_sq = kernels::sum_squares(vt);
     int64_t at = 0;
     for (const Var& g : g_phi) {
@@ -220,11 +247,14 @@ void GanGame::regulariser_and_velocity(const Batch& batch, Tensor& g_theta, Tens
     for (const Var& g : g_phi) r = r.defined() ? add(r, sum_squares(g)) : sum_squares(g);
   }
   gt.zero_();
+  if (overlap) buckets_.begin(*opt_.comm, grads_, 0, n_theta_params_);
   BackwardOptions o2;
   o2.inputs = d_params;
+  if (overlap) o2.on_input_ready = [this](size_t i) { buckets_.ready(i); };
   backward(r, o2);
+  if (overlap) buckets_.finish();
   g_theta.copy_(gt);
-  if (parallel()) opt_.comm->all_reduce_mean(g_theta);
+  if (parallel() && !overlap) opt_.comm->all_reduce_mean(g_theta);
   if (stats) {
     const Tensor r_sq = parallel() ? kernels::sum_squares(vp) : r.data();  // ||a||^2 of the global a
     std::vector<double> s = read_scalars({ld.data(), lg.data(), gt_sq, r_sq, kernels::sum_squares(g_theta)});

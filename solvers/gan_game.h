@@ -72,6 +72,10 @@ struct GameOptions {
   // then all-reduce those. (||a_r||^2 per rank would be a different, wrong regulariser.)
   // Null or one rank: single process, nothing reduced.
   std::shared_ptr<Communicator> comm;
+  // With several ranks: all-reduce the loss gradients in buckets of about this many bytes
+  // while the backward pass is still running (GradientBuckets, as PyTorch's DDP), instead of
+  // one all-reduce after it (0). The same bits on two ranks either way.
+  size_t bucket_bytes = 0;
 };
 
 // What a training step reports (losses and norms at the step's start point).
@@ -154,6 +158,9 @@ class GanGame {
   GameOptions opt_;
   Tensor state_, grads_;
   int64_t n_theta_ = 0;
+  size_t n_theta_params_ = 0, n_params_ = 0;  // parameter tensors: D's, then G's
+  GradientBuckets buckets_;                   // when overlapping (GameOptions::bucket_bytes)
+  bool overlapping() const { return parallel() && opt_.bucket_bytes > 0; }
 };
 
 }  // namespace odegan::solvers

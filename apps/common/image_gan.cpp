@@ -90,6 +90,10 @@ void add_image_gan_flags(CLI::App& cli, ImageGanConfig& c) {
   cli.add_option("--loss", c.loss, "non_saturating, saturating, hinge or wasserstein");
   cli.add_flag("--sync-bn", c.sync_bn,
                "with several ranks (mpirun): batch norm over the global batch, not each rank's shard");
+  cli.add_option("--bucket-mb", c.bucket_mb,
+                 "with several ranks: all-reduce gradients in buckets of this many MB while backward runs "
+                 "(0: one all-reduce after it)")
+      ->check(flags::real(0, 1024));
   cli.add_flag("--shared-batches", c.shared_batches, "one batch for all stages of a step (default: fresh per stage)");
   cli.add_flag("--per-player", c.per_player, "integrate each player with the other frozen");
   checked(cli.add_option("--adam-lr", c.adam_lr, "adam / sngan: learning rate"), "adam_lr");
@@ -330,6 +334,7 @@ int train_image_gan(ImageGanConfig c, const std::string& program) {
   // The SN-GAN baseline trains without the regulariser; every other method uses lambda.
   gopt.reg_lambda = stepper->uses_regulariser() ? c.lambda : 0.0;
   gopt.comm = comm;
+  gopt.bucket_bytes = static_cast<size_t>(c.bucket_mb * (1 << 20));
   solvers::GanGame game(players, batches, gopt);
 
   if (ck) {

@@ -48,6 +48,7 @@ struct ImageGanConfig {
   int krylov = 10;                  // implicit methods with newton: GMRES iterations
   bool spectral_norm = false;   // forced on by the sngan method
   bool sync_bn = false;         // several ranks: batch norm over the global batch (default: per rank)
+  double bucket_mb = 0;         // several ranks: overlap all-reduces with backward (not in config.json)
   // run
   std::string out;
   std::string device = "auto";
@@ -64,7 +65,7 @@ struct ImageGanConfig {
   // odegan::Error naming `source` and the key (never another exception).
   static ImageGanConfig from_json(const nlohmann::json& j, const std::string& source = "config");
 };
-// The fields config.json holds, listed once (not resume, max_skipped_fraction: flags of
+// The fields config.json holds, listed once (not resume, max_skipped_fraction, bucket_mb: flags of
 // one start only).
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ImageGanConfig, data, format, image_size, channels, num_classes, threads,
                                                 random_crop, random_flip, arch, width, ch, latent, logits, conditional,

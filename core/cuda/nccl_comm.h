@@ -19,10 +19,20 @@ class NcclComm {
   int device() const { return device_; }
   void all_reduce_sum(Tensor& t);
   void broadcast(Tensor& t, int root);
+  // Overlap: the all-reduce runs on a stream of its own once the work queued so far on the
+  // device's stream is done, so kernels queued after it (the rest of the backward pass) run
+  // beside it; wait() makes the device's stream wait for every started one.
+  void start_all_reduce_sum(const Tensor& t);
+  void wait();
 
  private:
+  void after_started();  // the device's stream waits for every started one
   void* comm_ = nullptr;  // ncclComm_t
   int device_ = 0;
+  void* side_stream_ = nullptr;  // cudaStream_t, created on first start
+  void* ready_ = nullptr;        // cudaEvent_t: the device stream reached the start
+  void* done_ = nullptr;         // cudaEvent_t: the side stream finished
+  bool started_ = false;
 };
 
 }  // namespace odegan
