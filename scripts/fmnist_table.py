@@ -2,6 +2,11 @@
 """Summarises a scripts/fmnist-study directory as the markdown table of docs/reproducing.md.
 
   python3 scripts/fmnist_table.py runs/fmnist-study [--steps 2000]
+  python3 scripts/fmnist_table.py runs/fmnist-study --steps 1000 --grid   # method x h
+
+--grid: the largest-stable-h sweep (rows <method>_h<h> of scripts/fmnist-study): one line
+per method, one column per step size (each run's config.json), FD-FMNIST at --steps, or the
+step at which the run diverged (its log), per seed.
 
 Our runs: <dir>/<row>-s<seed>/quality.json (best and final FD-FMNIST of the run's
 --eval-every evaluations) and metrics.jsonl (step times). The PyTorch peer:
@@ -76,19 +81,65 @@ def peer(run, at_step):
     return r
 
 
+def grid(root, at):
+    """Method x h: FD-FMNIST at step `at`, or where the run diverged."""
+    cells = {}  # (method, h) -> {seed: text}
+    for run in sorted(glob.glob(os.path.join(root, "*-s*"))):
+        cfg = os.path.join(run, "config.json")
+        if not os.path.isdir(run) or not run.rsplit("-s", 1)[1].isdigit() or not os.path.exists(cfg):
+            continue
+        c = json.load(open(cfg))
+        if c.get("schedule", "reference") != "reference" or c.get("lambda") != 0.02 or c.get("method") in (
+                "adam", "rk4_adam", "sngan"):
+            continue
+        seed = int(run.rsplit("-s", 1)[1])
+        text = None
+        log = run + ".log"
+        if os.path.exists(log):
+            m = re.search(r"training diverged at step (\d+)", open(log, errors="replace").read())
+            if m:
+                text = f"NaN at {m.group(1)}"
+        if text is None and os.path.exists(os.path.join(run, "quality.json")):
+            q = json.load(open(os.path.join(run, "quality.json")))
+            fd = {e["step"]: e["fd"] for e in q.get("evaluations", [])}
+            if at in fd:
+                text = f"{fd[at]:.1f}"
+        if text is not None:
+            cells.setdefault((c["method"], c["h"]), {})[seed] = text
+    methods = sorted({m for m, _ in cells}, key=lambda m: ["rk4", "rk2", "euler", "ab2"].index(m)
+                     if m in ["rk4", "rk2", "euler", "ab2"] else 10)
+    hs = sorted({h for _, h in cells})
+    print(f"FD-FMNIST at step {at} (h/4 for the first 500 steps, then h), or the step at which the run "
+          f"diverged; seeds separated by '/'.\n")
+    print("| method | " + " | ".join(f"h = {h:g}" for h in hs) + " |")
+    print("|---|" + "---|" * len(hs))
+    for m in methods:
+        row = []
+        for h in hs:
+            seeds = cells.get((m, h), {})
+            row.append(" / ".join(seeds[s] for s in sorted(seeds)) if seeds else "")
+        print(f"| {m} | " + " | ".join(row) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--at-step", type=int, help="summarise the runs up to this step (default: --steps)")
+    ap.add_argument("--grid", action="store_true", help="method x step size (the largest-stable-h sweep)")
     a = ap.parse_args()
     at = a.at_step if a.at_step is not None else a.steps
+    if a.grid:
+        return grid(a.dir, at)
     found = {}
     # Rows beyond the table's (any --method name, see scripts/fmnist-study) follow it.
     known = {r for r, _, _ in ROWS} | {"classifier", "ref"}
     extra = sorted({os.path.basename(p).rsplit("-s", 1)[0] for p in glob.glob(os.path.join(a.dir, "*-s*"))
                     if os.path.isdir(p) and p.rsplit("-s", 1)[1].isdigit()} - known)
-    rows = ROWS + [(r, r, f"`--method {r}`") for r in extra]
+    def flags(row):  # <method>_h<h>: another step size (scripts/fmnist-study)
+        m = re.fullmatch(r"([a-z0-9_]+)_h([0-9.]+)", row)
+        return f"`--method {m.group(1)} --h {m.group(2)}`" if m else f"`--method {row}`"
+    rows = ROWS + [(r, r, flags(r)) for r in extra]
     for row, _, _ in rows:
         for run in sorted(glob.glob(os.path.join(a.dir, f"{row}-s*"))):
             if not os.path.isdir(run):
