@@ -350,6 +350,42 @@ std::shared_ptr<Communicator> Communicator::from_environment() {
 #endif
 }
 
+#if ODEGAN_WITH_NCCL
+namespace {
+class NcclSingleCommunicator final : public Communicator {
+ public:
+  explicit NcclSingleCommunicator(int device) : nccl_(0, 1, device, [](void*, size_t) {}) {}
+  void all_reduce_sum(Tensor& t) override { nccl_.all_reduce_sum(checked(t)); }
+  void start_all_reduce_sum(const Tensor& t) override {
+    Tensor u = t;
+    nccl_.start_all_reduce_sum(checked(u));
+  }
+  void wait_all() override { nccl_.wait(); }
+  void broadcast(Tensor& t, int root) override { nccl_.broadcast(checked(t), root); }
+  void barrier() override {}
+  [[noreturn]] void abort(int code) override { std::exit(code); }
+  std::string describe() const override { return "NCCL (1 rank, cuda:" + std::to_string(nccl_.device()) + ")"; }
+
+ private:
+  Tensor& checked(Tensor& t) const {
+    ODEGAN_CHECK(t.defined() && t.device().is_cuda() && t.device().index == nccl_.device(),
+                 "the one-rank NCCL communicator takes tensors on cuda:", nccl_.device());
+    return t;
+  }
+  NcclComm nccl_;
+};
+}  // namespace
+#endif
+
+std::shared_ptr<Communicator> Communicator::nccl_single(int device) {
+#if ODEGAN_WITH_NCCL
+  return std::make_shared<NcclSingleCommunicator>(device);
+#else
+  (void)device;
+  ODEGAN_FAIL("this build has no NCCL (it needs CUDA, MPI and nccl.h / libnccl at configure time)");
+#endif
+}
+
 bool Communicator::has_mpi() { return ODEGAN_WITH_MPI; }
 bool Communicator::has_nccl() { return ODEGAN_WITH_NCCL; }
 

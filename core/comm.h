@@ -67,6 +67,11 @@ class Communicator {
   static std::shared_ptr<Communicator> from_environment();
   // The single-process communicator (tests; programs that must not join a world).
   static std::shared_ptr<Communicator> single();
+  // A one-rank NCCL communicator on cuda:`device` (no MPI): its collectives over CUDA
+  // tensors are real NCCL calls that leave the values as they are. For checking the NCCL
+  // backend on a machine with one GPU (tests, scripts/gpu-check). An error in a build
+  // without NCCL.
+  static std::shared_ptr<Communicator> nccl_single(int device);
   // Whether this build has the MPI (CPU) and NCCL (CUDA) backends.
   static bool has_mpi();
   static bool has_nccl();

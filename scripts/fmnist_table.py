@@ -81,9 +81,9 @@ def peer(run, at_step):
     return r
 
 
-def grid(root, at):
-    """Method x h: FD-FMNIST at step `at`, or where the run diverged."""
-    cells = {}  # (method, h) -> {seed: text}
+def grid_cells(root, at):
+    """{(method, h): {seed: (fd at step `at`, None) or (None, step at which it diverged)}}."""
+    cells = {}
     for run in sorted(glob.glob(os.path.join(root, "*-s*"))):
         cfg = os.path.join(run, "config.json")
         if not os.path.isdir(run) or not run.rsplit("-s", 1)[1].isdigit() or not os.path.exists(cfg):
@@ -93,19 +93,26 @@ def grid(root, at):
                 "adam", "rk4_adam", "sngan"):
             continue
         seed = int(run.rsplit("-s", 1)[1])
-        text = None
+        cell = None
         log = run + ".log"
         if os.path.exists(log):
             m = re.search(r"training diverged at step (\d+)", open(log, errors="replace").read())
             if m:
-                text = f"NaN at {m.group(1)}"
-        if text is None and os.path.exists(os.path.join(run, "quality.json")):
+                cell = (None, int(m.group(1)))
+        if cell is None and os.path.exists(os.path.join(run, "quality.json")):
             q = json.load(open(os.path.join(run, "quality.json")))
             fd = {e["step"]: e["fd"] for e in q.get("evaluations", [])}
             if at in fd:
-                text = f"{fd[at]:.1f}"
-        if text is not None:
-            cells.setdefault((c["method"], c["h"]), {})[seed] = text
+                cell = (fd[at], None)
+        if cell is not None:
+            cells.setdefault((c["method"], c["h"]), {})[seed] = cell
+    return cells
+
+
+def grid(root, at):
+    """Method x h: FD-FMNIST at step `at`, or where the run diverged."""
+    cells = {k: {s: f"{fd:.1f}" if fd is not None else f"NaN at {nan}" for s, (fd, nan) in v.items()}
+             for k, v in grid_cells(root, at).items()}
     methods = sorted({m for m, _ in cells}, key=lambda m: ["rk4", "rk2", "euler", "ab2"].index(m)
                      if m in ["rk4", "rk2", "euler", "ab2"] else 10)
     hs = sorted({h for _, h in cells})

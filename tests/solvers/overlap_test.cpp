@@ -173,5 +173,35 @@ TEST(OverlappedAllReduce, VelocityAndRegulariserEqualTheOneShotReduction) {
   EXPECT_GT(once->blocking, 0);
 }
 
+// The NCCL backend on one GPU (world size 1, no MPI): real NCCL calls, blocking and
+// overlapped on the side stream while the device's stream keeps working, leave the values
+// as they are. (Two ranks need two GPUs: none of the machines this was written on had one.)
+TEST(NcclBackend, OneRankCollectivesRunOnTheDeviceAndLeaveTheValues) {
+  if (!Communicator::has_nccl()) {
+    EXPECT_THROW(Communicator::nccl_single(0), Error);
+    GTEST_SKIP() << "built without NCCL (needs CUDA, MPI and nccl.h at configure time)";
+  }
+  ODEGAN_REQUIRE_CUDA();
+  auto comm = Communicator::nccl_single(0);
+  const Device gpu = Device::cuda(0);
+  Tensor x = testing::random_tensor({3000}, DType::f32, 3, -1, 1, gpu);
+  const std::vector<float> before = x.to(Device::cpu()).to_vector<float>();
+  comm->all_reduce_sum(x);
+  EXPECT_EQ(x.to(Device::cpu()).to_vector<float>(), before);
+  // Overlapped: three slices on the side stream while a kernel fills another tensor.
+  comm->start_all_reduce_sum(x.slice(0, 1000));
+  comm->start_all_reduce_sum(x.slice(1000, 2000));
+  Tensor y = Tensor::zeros({1 << 20}, DType::f32, gpu);
+  y.fill_(2.0);
+  comm->start_all_reduce_sum(x.slice(2000, 3000));
+  comm->wait_all();
+  EXPECT_EQ(x.to(Device::cpu()).to_vector<float>(), before);
+  comm->broadcast(x, 0);
+  EXPECT_EQ(x.to(Device::cpu()).to_vector<float>(), before);
+  EXPECT_EQ(y.to(Device::cpu()).to_vector<float>()[12345], 2.0f);
+  Tensor on_cpu = Tensor::zeros({4}, DType::f32);
+  EXPECT_THROW(comm->all_reduce_sum(on_cpu), Error);
+}
+
 }  // namespace
 }  // namespace odegan
