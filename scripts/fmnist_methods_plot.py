@@ -57,7 +57,7 @@ def main():
         vals = [v for _, v in fd]
         ax1.plot(steps, vals, marker="o", label=row)
         ax2.plot([s * per_step for s in steps], vals, marker="o", label=f"{row} ({per_step:.3g}/step)")
-    ax1.set_xlabel("training step (h = 0.04 after 500 steps at h/4)")
+    ax1.set_xlabel("training step (h/4 for 500 steps, then h: 0.04 unless the row says _h)")
     ax2.set_xlabel("velocity evaluations")
     for ax in (ax1, ax2):
         ax.set_ylabel("FD-FMNIST (lower is better)")
