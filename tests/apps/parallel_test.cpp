@@ -175,6 +175,22 @@ TEST_F(DataParallel, AFailingRankEndsTheJobAtOnceNamingItself) {
   }
 }
 
+// With overlapped all-reduces the healthy rank waits on non-blocking requests, not in a
+// blocking collective: the failing rank still ends the job at once.
+TEST_F(DataParallel, AFailingRankEndsAnOverlappedJobToo) {
+  const std::string dir = odegan::testing::temp_dir() + "/throw";
+  std::string log;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = run("env ODEGAN_FAULT_RANK=1:30:throw " +
+                           mpirun(2, bin("odegan_mog") + kMog + " --bucket-mb 0.001 --steps 100000 --out " + dir),
+                       &log);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(code, 0) << log;
+  EXPECT_NE(code, 124) << "the job hung until the timeout\n" << log;
+  EXPECT_LT(s, 60);
+  EXPECT_NE(log.find("error on rank 1 of 2: injected failure"), std::string::npos) << log;
+}
+
 TEST_F(DataParallel, ABatchThatDoesNotSplitIsAClearError) {
   std::string log;
   EXPECT_NE(run(mpirun(2, bin("odegan_mog") + " --device cpu --batch 63 --steps 2 --out " + odegan::testing::temp_dir() + "/x"),
