@@ -310,10 +310,6 @@ void GradientBuckets::ready(size_t i) {
   comm_->progress();
 }
 
-void GradientBuckets::ready_range(size_t first, size_t last) {
-  for (size_t i = first; i < last; ++i) ready(i);
-}
-
 void GradientBuckets::finish() {
   if (!comm_) return;
   // Buckets some of whose parameters were never announced, in the order of the groups'
@@ -382,7 +378,7 @@ std::shared_ptr<Communicator> Communicator::nccl_single(int device) {
   return std::make_shared<NcclSingleCommunicator>(device);
 #else
   (void)device;
-  ODEGAN_FAIL("this build has no NCCL (it needs CUDA, MPI and nccl.h / libnccl at configure time)");
+  ODEGAN_FAIL("this build has no NCCL (it needs CUDA and nccl.h / libnccl at configure time)");
 #endif
 }
 

@@ -90,7 +90,10 @@ class Communicator {
 //
 //   GradientBuckets b(sizes, {n_theta_params}, 4 << 20, sizeof(float));
 //   b.begin(comm, flat, 0, sizes.size());     // a pass over every parameter
-//   backward(loss, {.inputs = params, .on_input_ready = [&](size_t i) { b.ready(i); }});
+//   BackwardOptions o;                         // (autodiff/engine.h)
+//   o.inputs = params;
+//   o.on_input_ready = [&](size_t i) { b.ready(i); };
+//   backward(loss, o);
 //   b.finish();                                // flat is now the mean over ranks
 //
 // A bucket starts once all of its parameters are ready; finish() starts the rest (e.g.
@@ -113,8 +116,6 @@ class GradientBuckets {
   // Parameter i's gradient is final: starts its bucket if that completes it, and lets
   // started ones progress.
   void ready(size_t i);
-  // Parameters [first, last) are final (written outside a backward pass).
-  void ready_range(size_t first, size_t last);
   void finish();
   bool active() const { return comm_ != nullptr; }
 

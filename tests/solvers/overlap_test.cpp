@@ -70,6 +70,11 @@ TEST(GradientBuckets, ConsecutiveParametersFromTheLastNeverAcrossAGroup) {
   EXPECT_EQ(b.bucket(1), (std::pair<size_t, size_t>{3, 4}));
   EXPECT_EQ(b.bucket(2), (std::pair<size_t, size_t>{1, 3}));
   EXPECT_EQ(b.bucket(3), (std::pair<size_t, size_t>{0, 1}));
+  // A run that reaches the size exactly stops there: {4, 5} is 48 bytes.
+  GradientBuckets exact(sizes, {3}, 48, 4);
+  ASSERT_EQ(exact.num_buckets(), 4u);
+  EXPECT_EQ(exact.bucket(0), (std::pair<size_t, size_t>{4, 6}));
+  EXPECT_EQ(exact.bucket(2), (std::pair<size_t, size_t>{1, 3}));
   EXPECT_THROW(GradientBuckets(sizes, {0}, 40, 4), Error);
   EXPECT_THROW(GradientBuckets(sizes, {6}, 40, 4), Error);
   EXPECT_THROW(GradientBuckets(sizes, {3}, 0, 4), Error);
@@ -179,7 +184,7 @@ TEST(OverlappedAllReduce, VelocityAndRegulariserEqualTheOneShotReduction) {
 TEST(NcclBackend, OneRankCollectivesRunOnTheDeviceAndLeaveTheValues) {
   if (!Communicator::has_nccl()) {
     EXPECT_THROW(Communicator::nccl_single(0), Error);
-    GTEST_SKIP() << "built without NCCL (needs CUDA, MPI and nccl.h at configure time)";
+    GTEST_SKIP() << "built without NCCL (needs CUDA and nccl.h at configure time)";
   }
   ODEGAN_REQUIRE_CUDA();
   auto comm = Communicator::nccl_single(0);
